@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The devargs net_rdmaud accepts, as one string (C and C++): the PMD-info
+ * export and the parser's error messages both use it. */
+#ifndef RDMAUD_PARAMS_H
+#define RDMAUD_PARAMS_H
+
+#define RDMAUD_PARAM_STRING \
+	"dev=<verbs device name> " \
+	"port=<int> " \
+	"gid_index=<int> " \
+	"qkey=<int> " \
+	"mac=<xx:xx:xx:xx:xx:xx>"
+
+#endif /* RDMAUD_PARAMS_H */
