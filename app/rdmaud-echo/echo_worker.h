@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The two worker loops of rdmaud-echo: one lcore, one queue, no locks. */
+#ifndef RDMAUD_ECHO_WORKER_H
+#define RDMAUD_ECHO_WORKER_H
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include <rte_ether.h>
+#include <rte_mempool.h>
+
+#include "echo_stats.h"
+
+namespace echo {
+
+/* Set by the main lcore: stop sending (clients then drain their window). */
+extern std::atomic<bool> g_stop;
+
+struct WorkerCtx {
+	uint16_t port = 0;
+	uint16_t queue = 0;
+	unsigned thread = 0;                /* index among this process's workers */
+	ThreadCounters *counters = nullptr;
+	/* client only */
+	rte_mempool *pool = nullptr;
+	rte_ether_addr src{};
+	const std::vector<rte_ether_addr> *servers = nullptr;
+	unsigned window = 0;
+	unsigned frame_size = 0;
+	uint16_t client_tag = 0;            /* machine id << 8 | thread */
+	uint64_t timeout_tsc = 0;
+	Histogram *hist = nullptr;
+};
+
+/* rte_eal_remote_launch entry points; arg is a WorkerCtx*. */
+int server_loop(void *arg);
+int client_loop(void *arg);
+
+} // namespace echo
+
+#endif
