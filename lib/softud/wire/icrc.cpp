@@ -135,7 +135,10 @@ uint32_t ib_icrc(std::span<const iovec> segments, size_t zeros) noexcept {
     size_t have = rd.copy(pre, kLrhLen);
     if (have == kLrhLen) {
         const bool grh = (pre[kLrhSlLnh] & kLrhLnhMask) == kLnhIbaGlobal;
-        pre[kLrhVlLver] |= kLrhVlMask;  // VL masked, LVer kept
+        if (grh)
+            std::memset(pre, 0xff, kLrhLen);  // global packet: routers may rewrite all of LRH
+        else
+            pre[kLrhVlLver] |= kLrhVlMask;    // local packet: only VL varies (LVer kept)
         const size_t got = rd.copy(pre + kLrhLen, (grh ? kGrhLen : 0) + kBthLen);
         uint8_t* p = pre + kLrhLen;
         size_t bth_have = got;

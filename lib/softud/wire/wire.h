@@ -172,8 +172,10 @@ size_t encode_ib_headers(const IbLrh& lrh, const IbGrh* grh, const UdHeader& ud,
 uint32_t icrc_roce_v4(const Ipv4Pseudo& ip, std::span<const iovec> segments) noexcept;
 uint32_t icrc_roce_v4(const Ipv4Pseudo& ip, std::span<const uint8_t> bth_through_pad) noexcept;
 
-// IB-mode ICRC (IBA rules: LRH VL, GRH TClass/FlowLabel/HopLmt, BTH resv8a masked) over
-// `segments` = LRH through pad inclusive, in any segmentation.
+// IB-mode ICRC per the IBA variant-field rules over `segments` = LRH through pad inclusive, in
+// any segmentation. Local packet (no GRH): LRH VL and BTH resv8a masked to ones. Global packet
+// (GRH): the whole LRH (routers rewrite it), GRH TClass/FlowLabel/HopLmt and BTH resv8a masked;
+// this equals the RoCEv1 ICRC of the same GRH|BTH|... packet.
 uint32_t icrc_ib(std::span<const iovec> segments) noexcept;
 uint32_t icrc_ib(std::span<const uint8_t> lrh_through_pad) noexcept;
 
