@@ -253,7 +253,9 @@ void ipv4_mapped_gid(uint32_t addr_be, std::span<uint8_t, kGidLen> gid) noexcept
 std::optional<uint32_t> gid_to_ipv4(std::span<const uint8_t, kGidLen> gid) noexcept;
 
 // The 40 bytes a RoCEv2 IPv4 UD receive puts before the payload: bytes 0-19 zero, 20-39 an
-// IPv4 header (version 4, IHL 5, protocol UDP, valid checksum) as ibv_init_ah_from_wc parses it.
+// IPv4 header (version 4, IHL 5, protocol UDP, header checksum) as ibv_init_ah_from_wc parses it.
+// The checksum is computed as rdma-core verifies it (single carry fold), which equals the
+// RFC 791 value except in rare headers where rdma-core's rule differs by one.
 // `udp_payload_len` is the whole UDP payload (BTH..ICRC), for the IP total length.
 void build_ipv4_grh(const Ipv4Pseudo& ip, size_t udp_payload_len, uint8_t tos, uint8_t ttl,
                     std::span<uint8_t, kGrhLen> out) noexcept;

@@ -5,7 +5,10 @@
 1. The codec (wire_pcap encode) writes datagrams exactly as softud's kernel socket would send
    them; scapy's RoCE layer recomputes each ICRC, tshark decodes each as RRoCE / InfiniBand, and
    a spec-only Python ICRC (from doc/design/softud-wire.md / the IBA rules) agrees too.
-2. Reverse: scapy builds RoCEv2 packets (ICRC computed by scapy) and Python builds IB-mode
+2. A codec-encoded datagram sent by a real unconnected UDP socket with DF set on loopback and
+   captured by tshark carries IP ID 0 and DF and parses; the same bytes from a connected socket
+   get a non-zero IP ID, which breaks the ICRC (the pitfall the IP ID 0 assumption avoids).
+3. Reverse: scapy builds RoCEv2 packets (ICRC computed by scapy) and Python builds IB-mode
    packets; the codec's parser (wire_pcap parse) accepts them with the right fields, and rejects
    corrupted copies as bad_icrc.
 
@@ -17,10 +20,12 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
 
 import logging
 import shutil
+import socket
 
 SKIP = 77  # meson's "skipped" exit code
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
@@ -276,10 +281,74 @@ def check_parsed(tool, tmp):
     print("codec parsed %d scapy/Python-built frames as expected" % len(got))
 
 
+# ---- real kernel send on loopback -----------------------------------------------------------
+
+IP_MTU_DISCOVER, IP_PMTUDISC_DO = 10, 2  # <linux/in.h>
+LO_SRC, LO_DST = "127.0.0.77", "127.0.0.78"  # loopback addresses no other test uses
+
+
+def check_kernel_send(tool, tmp):
+    if os.geteuid() != 0:
+        print("kernel-send check skipped: capturing on lo needs root")
+        return
+    pcap = os.path.join(tmp, "lo.pcap")
+    cap = subprocess.Popen(["timeout", "30", "tshark", "-i", "lo", "-f",
+                            "udp and src host %s and dst host %s" % (LO_SRC, LO_DST),
+                            "-c", "2", "-a", "duration:15", "-F", "pcap", "-w", pcap],
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        for line in cap.stderr:  # wait until the capture is live
+            if "Capture started" in line:
+                break
+        time.sleep(0.5)  # the message precedes the first read of the ring by a few ms
+        sent = []
+        for connected in (False, True):
+            so = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            so.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+            so.bind((LO_SRC, 0))
+            sport = so.getsockname()[1]
+            d = bytes.fromhex(run([tool, "datagram", LO_SRC, LO_DST, str(sport), "5"]).strip())
+            if connected:
+                so.connect((LO_DST, ROCE_PORT))
+                so.send(d)
+            else:
+                so.sendto(d, (LO_DST, ROCE_PORT))
+            so.close()
+            sent.append(d)
+        cap.wait(timeout=30)
+    finally:
+        if cap.poll() is None:
+            cap.kill()
+            cap.wait()
+    frames = rdpcap(pcap)
+    check(len(frames) == 2, "captured %d of 2 loopback datagrams" % len(frames))
+    if len(frames) != 2:
+        return
+    unconnected, connected = frames[0], frames[1]
+    check(unconnected[IP].id == 0 and unconnected[IP].flags == "DF",
+          "unconnected DF socket: IP ID %d flags %s" % (unconnected[IP].id, unconnected[IP].flags))
+    check(raw(unconnected[UDP].payload) == sent[0], "kernel sent the codec's bytes unchanged")
+    got = [json.loads(line) for line in run([tool, "parse", pcap]).splitlines()]
+    check(got[0]["result"] == "ok" and got[0]["dqpn"] == 0x123 and got[0]["len"] == 5,
+          "codec parses the kernel-sent datagram: %r" % got[0])
+    c_ip = connected[IP]
+    check(c_ip.id != 0, "connected socket gets a non-zero IP ID (%d)" % c_ip.id)
+    # The codec encoded for ID 0; the kernel put another ID in the header, so a receiver that
+    # checks against the header as it arrived (a real RoCE NIC, or wire_pcap parse, which uses
+    # the captured ID) sees a bad ICRC.
+    payload = raw(connected[UDP].payload)
+    check(icrc_roce_v4_spec(raw(c_ip)[:20], raw(connected[UDP])[:8], payload[:-4])
+          != payload[-4:], "connected socket: ICRC no longer matches the header as sent")
+    check(got[1]["result"] == "bad_icrc", "connected socket datagram parses as %s" % got[1]["result"])
+    print("kernel send: unconnected+DF -> IP ID %d DF, parse %s; connected -> IP ID %d, parse %s"
+          % (unconnected[IP].id, got[0]["result"], c_ip.id, got[1]["result"]))
+
+
 def main():
     tool = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix="wire-xcheck-") as tmp:
         check_encoded(tool, tmp)
+        check_kernel_send(tool, tmp)
         check_parsed(tool, tmp)
     if failures:
         print("%d check(s) failed" % len(failures))

@@ -8,6 +8,9 @@
 //       - <ib.pcap>: the IB-mode packets alone (LRH first, LINKTYPE_USER0, a VCRC appended
 //         as on a real IB link) so tshark's InfiniBand dissector can decode them.
 //       Prints one JSON object per datagram (what was encoded) on stdout.
+//   wire_pcap datagram <src> <dst> <sport> <payload_len>
+//       Prints (hex) one RoCEv2 UD datagram's UDP payload encoded for that IPv4 flow with the
+//       IP ID 0 / DF assumption, for a real-socket send.
 //   wire_pcap parse <in.pcap>
 //       Parses each Ethernet/IPv4/UDP frame (port 4791: RoCEv2, 4792: IB mode) with the codec,
 //       rebuilding the ICRC pseudo header from the frame's own IPv4/UDP headers, and prints one
@@ -233,6 +236,27 @@ int encode(const char* udp_path, const char* ib_path) {
     return 0;
 }
 
+int datagram(const char* src, const char* dst, const char* sport, const char* len_arg) {
+    Ipv4Pseudo ip;
+    if (inet_pton(AF_INET, src, &ip.saddr_be) != 1 || inet_pton(AF_INET, dst, &ip.daddr_be) != 1)
+        return 2;
+    ip.sport = static_cast<uint16_t>(std::strtoul(sport, nullptr, 10));
+    const size_t len = std::strtoul(len_arg, nullptr, 10);
+    if (len > kMaxMtu)
+        return 2;
+    UdHeader ud;
+    ud.dest_qpn = 0x000123;
+    ud.src_qpn = 0x000456;
+    ud.qkey = 0x11111111;
+    const auto pl = payload_of(len, 9);
+    uint8_t hdr[kMaxRoceHeaderLen], trl[kMaxTrailerLen];
+    const size_t h = encode_roce_headers(ud, len, hdr);
+    iovec v[2] = {{hdr, h}, {const_cast<uint8_t*>(pl.data()), len}};
+    const size_t t = finish_roce_v4_trailer(ip, v, trl);
+    std::printf("%s%s%s\n", hex(hdr, h).c_str(), hex(pl.data(), len).c_str(), hex(trl, t).c_str());
+    return 0;
+}
+
 int parse(const char* path) {
     FILE* f = std::fopen(path, "rb");
     if (!f) {
@@ -310,8 +334,13 @@ int parse(const char* path) {
 int main(int argc, char** argv) {
     if (argc == 4 && std::strcmp(argv[1], "encode") == 0)
         return encode(argv[2], argv[3]);
+    if (argc == 6 && std::strcmp(argv[1], "datagram") == 0)
+        return datagram(argv[2], argv[3], argv[4], argv[5]);
     if (argc == 3 && std::strcmp(argv[1], "parse") == 0)
         return parse(argv[2]);
-    std::fprintf(stderr, "usage: %s encode <udp.pcap> <ib.pcap> | parse <in.pcap>\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s encode <udp.pcap> <ib.pcap> | datagram <src> <dst> <sport> <len> |"
+                 " parse <in.pcap>\n",
+                 argv[0]);
     return 2;
 }
