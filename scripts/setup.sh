@@ -17,6 +17,7 @@ PACKAGES=(
     libmemcached-dev memcached libmemcached-tools
     libnuma-dev zlib1g-dev libgtest-dev
     tshark python3-scapy iproute2 valgrind
+    clang libclang-rt-14-dev
     dpkg-dev xz-utils ca-certificates
 )
 
