@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "rdmaud_devargs.h"
@@ -86,5 +87,67 @@ INSTANTIATE_TEST_SUITE_P(All, DevargsBad, ::testing::Values(
 	BadCase{"mac=02:00:00:00:00", "invalid devarg mac=02:00:00:00:00"},
 	BadCase{"mac=ff:ff:ff:ff:ff:ff", "non-zero unicast"},
 	BadCase{"mac=00:00:00:00:00:00", "non-zero unicast"}));
+
+} // namespace
+
+namespace {
+
+TEST(Devargs, PeersAndKnobs)
+{
+	DevConfig cfg;
+	std::string err;
+	ASSERT_EQ(parse("peers=02:00:00:00:00:01@127.0.0.3/0x11;02:00:00:00:00:02@fe80::1/99/0x2222;"
+			"02:00:00:00:00:03@0x12/7,tx_inline=0,tx_signal=16", cfg, err), 0) << err;
+	ASSERT_EQ(cfg.peers.size(), 3u);
+	const rdmaud::PeerSpec &a = cfg.peers[0];
+	EXPECT_EQ(a.kind, rdmaud::PeerAddrKind::kGid);
+	const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 3};
+	EXPECT_EQ(memcmp(a.gid, mapped, 16), 0);
+	EXPECT_EQ(a.qpn, 0x11u);
+	EXPECT_FALSE(a.qkey_set);
+	const rdmaud::PeerSpec &b = cfg.peers[1];
+	EXPECT_EQ(b.gid[0], 0xfe);
+	EXPECT_EQ(b.gid[1], 0x80);
+	EXPECT_EQ(b.gid[15], 1);
+	EXPECT_EQ(b.qpn, 99u);
+	EXPECT_TRUE(b.qkey_set);
+	EXPECT_EQ(b.qkey, 0x2222u);
+	const rdmaud::PeerSpec &c = cfg.peers[2];
+	EXPECT_EQ(c.kind, rdmaud::PeerAddrKind::kLid);
+	EXPECT_EQ(c.lid, 0x12);
+	EXPECT_EQ(c.mac.addr_bytes[5], 3);
+	EXPECT_EQ(cfg.tx_inline, 0u);
+	EXPECT_EQ(cfg.tx_signal, 16u);
+}
+
+TEST(Devargs, TrailingPeerSeparatorTolerated)
+{
+	DevConfig cfg;
+	std::string err;
+	ASSERT_EQ(parse("peers=02:00:00:00:00:01@10.1.2.3/2;", cfg, err), 0) << err;
+	EXPECT_EQ(cfg.peers.size(), 1u);
+	EXPECT_EQ(cfg.tx_inline, rdmaud::kDefaultTxInline);
+	EXPECT_EQ(cfg.tx_signal, rdmaud::kDefaultTxSignal);
+}
+
+INSTANTIATE_TEST_SUITE_P(Peers, DevargsBad, ::testing::Values(
+	BadCase{"peers=", "empty peers table"},
+	BadCase{"peers=;", "empty peers table"},
+	BadCase{"peers=02:00:00:00:00:01", "expected MAC@ADDR/QPN"},
+	BadCase{"peers=02:00:00:00:00:01@127.0.0.3", "expected MAC@ADDR/QPN"},
+	BadCase{"peers=02:00:00:00:00:01@127.0.0.3/1/2/3", "expected MAC@ADDR/QPN"},
+	BadCase{"peers=02:00:00:00:01@127.0.0.3/5", "bad MAC"},
+	BadCase{"peers=03:00:00:00:00:01@127.0.0.3/5", "non-zero unicast"},
+	BadCase{"peers=02:00:00:00:00:01@127.0.0.300/5", "bad IPv4"},
+	BadCase{"peers=02:00:00:00:00:01@fe80:::1/5", "bad GID"},
+	BadCase{"peers=02:00:00:00:00:01@0/5", "bad LID"},
+	BadCase{"peers=02:00:00:00:00:01@0xc000/5", "bad LID"},
+	BadCase{"peers=02:00:00:00:00:01@127.0.0.3/1", "bad QPN"},
+	BadCase{"peers=02:00:00:00:00:01@127.0.0.3/0x1000000", "bad QPN"},
+	BadCase{"peers=02:00:00:00:00:01@127.0.0.3/5/0x80000000", "bad Q_Key"},
+	BadCase{"peers=02:00:00:00:00:01@1.2.3.4/5;02:00:00:00:00:01@1.2.3.5/6", "MAC listed twice"},
+	BadCase{"tx_inline=1025", "invalid devarg tx_inline=1025"},
+	BadCase{"tx_signal=0", "invalid devarg tx_signal=0"},
+	BadCase{"tx_signal=257", "invalid devarg tx_signal=257"}));
 
 } // namespace

@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * net_rdmaud: shared definitions of the PMD — constants (each with its reason),
- * the log macro and the per-port private data. Datapath structures live with
- * the datapath; this header is what every file of the driver needs.
+ * the log macro, the per-port private data, and the control-path functions of
+ * each file. Datapath structures live in rdmaud_rxtx.h.
  */
 #ifndef RDMAUD_H
 #define RDMAUD_H
 
 #include <cstdint>
 
+#include <ethdev_driver.h>
 #include <rte_log.h>
 
 #include "rdmaud_devargs.h"
+#include "rdmaud_mr.h"
+#include "rdmaud_peers.h"
+#include "rdmaud_rxtx.h"
+#include "rdmaud_verbs.h"
 
 extern int rdmaud_logtype;
 
@@ -26,11 +31,78 @@ inline constexpr const char kDriverName[] = "net_rdmaud";
 /* Queue pairs per port: rx/tx queue i is UD QP i. 16 matches DPDK's
  * RTE_ETHDEV_QUEUE_STAT_CNTRS, so every queue has its own stats. */
 inline constexpr uint16_t kMaxQueues = 16;
+static_assert(kMaxQueues <= RTE_ETHDEV_QUEUE_STAT_CNTRS, "per-queue stats for every queue");
+static_assert(kMaxQueues <= kMaxPeerReaders, "one peer-table reader slot per tx queue");
+/* Descriptors per queue: rings are powers of two (index by mask); 2048 covers
+ * testpmd's defaults and a 10 µs burst at 100 Mpps without exhausting a QP. */
+inline constexpr uint16_t kMaxDesc = 2048;
+/* The smallest ring still holds two signal intervals of the default (32). */
+inline constexpr uint16_t kMinDesc = 64;
+/* Default ring size offered to applications (mlx4's and testpmd's 512). */
+inline constexpr uint16_t kDefaultDesc = 512;
+/* Ethernet header the ethdev MTU excludes; the frame is the whole UD payload. */
+inline constexpr uint32_t kL2Overhead = RTE_ETHER_HDR_LEN;
 
-/* Per-port private data (eth_dev->data->dev_private). */
+/* Per-port private data (eth_dev->data->dev_private). Member order is teardown
+ * order reversed: QPs go before AHs, AHs and MRs before the PD and context. */
 struct Port {
-	DevConfig cfg; /* what the user asked for, as parsed from devargs */
+	DevConfig cfg;               /* what the user asked for, as parsed from devargs */
+	Device dev;                  /* verbs context, PD, port, source address */
+	MrRegistry mrs;              /* registered mempools */
+	PeerDirectory peers;         /* MAC -> AH/QPN/Q_Key, read lock-free by tx queues */
+	UdQp qps[kMaxQueues];        /* queue i = QP i; QP 0 exists from probe (its QPN names the port) */
+	uint16_t nb_qps = 0;
+	uint16_t port_id = 0;
+	uint32_t qp_depth = 0;       /* send and receive WRs every QP was created with */
+	rte_ether_addr mac{};
+	bool started = false;
 };
+
+static inline Port *port_of(rte_eth_dev *dev)
+{
+	return static_cast<Port *>(dev->data->dev_private);
+}
+
+/* Largest frame the port sends and receives at the current ethdev MTU. */
+static inline uint32_t max_frame(const rte_eth_dev *dev)
+{
+	return dev->data->mtu + kL2Overhead;
+}
+
+/* Ring size for desc descriptors: a power of two (slots are indexed by mask),
+ * at least kMinDesc, at most what the QP holds. */
+static inline uint32_t ring_size(uint32_t desc, uint32_t cap)
+{
+	uint32_t n = kMinDesc;
+	while (n < desc && n * 2 <= cap)
+		n <<= 1;
+	return n;
+}
+
+/* rdmaud_ethdev.cpp */
+int create_qps(Port &port, uint16_t n);
+
+/* rdmaud_rxq.cpp */
+int rx_queue_setup(rte_eth_dev *dev, uint16_t idx, uint16_t desc, unsigned int socket,
+		   const rte_eth_rxconf *conf, rte_mempool *mp);
+void rx_queue_release(rte_eth_dev *dev, uint16_t idx);
+int rxq_start(rte_eth_dev *dev, uint16_t idx);
+void rxq_stop(rte_eth_dev *dev, uint16_t idx);
+
+/* rdmaud_txq.cpp */
+int tx_queue_setup(rte_eth_dev *dev, uint16_t idx, uint16_t desc, unsigned int socket,
+		   const rte_eth_txconf *conf);
+void tx_queue_release(rte_eth_dev *dev, uint16_t idx);
+int txq_start(rte_eth_dev *dev, uint16_t idx);
+void txq_stop(rte_eth_dev *dev, uint16_t idx);
+void txq_set_max_frame(rte_eth_dev *dev, uint32_t frame);
+
+/* rdmaud_stats.cpp */
+int stats_get(rte_eth_dev *dev, rte_eth_stats *stats);
+int stats_reset(rte_eth_dev *dev);
+int xstats_get(rte_eth_dev *dev, rte_eth_xstat *xstats, unsigned int n);
+int xstats_get_names(rte_eth_dev *dev, rte_eth_xstat_name *names, unsigned int size);
+int xstats_reset(rte_eth_dev *dev);
 
 } // namespace rdmaud
 

@@ -6,12 +6,19 @@
 #include <cstring>
 #include <memory>
 
+#include <arpa/inet.h>
+
 #include <rte_kvargs.h>
 
 namespace rdmaud {
 namespace {
 
-const char *const kValidKeys[] = {kArgDev, kArgPort, kArgGidIndex, kArgQkey, kArgMac, nullptr};
+const char *const kValidKeys[] = {kArgDev, kArgPort, kArgGidIndex, kArgQkey, kArgMac,
+				   kArgPeers, kArgTxInline, kArgTxSignal, nullptr};
+/* Separators inside peers=: kvargs owns ',' and '=', a MAC and a GID own ':'. */
+inline constexpr char kPeerSep = ';';
+inline constexpr char kPeerAddrSep = '@';
+inline constexpr char kPeerFieldSep = '/';
 
 struct KvargsDeleter {
 	void operator()(rte_kvargs *kv) const { rte_kvargs_free(kv); }
@@ -98,7 +105,138 @@ int on_mac(const char *key, const char *value, void *opaque)
 	return 0;
 }
 
+int on_peers(const char *key, const char *value, void *opaque)
+{
+	auto *ctx = static_cast<ParseCtx *>(opaque);
+	std::string why;
+	if (value == nullptr || parse_peers(value, ctx->cfg.peers, why) != 0)
+		return bad(ctx, key, value, why.empty() ? "empty peers table" : why.c_str());
+	return 0;
+}
+
+int on_tx_inline(const char *key, const char *value, void *opaque)
+{
+	auto *ctx = static_cast<ParseCtx *>(opaque);
+	unsigned long long v;
+	if (!parse_uint(value, kMaxTxInline, v))
+		return bad(ctx, key, value, "expected an inline threshold in bytes from 0 to 1024");
+	ctx->cfg.tx_inline = static_cast<unsigned>(v);
+	return 0;
+}
+
+int on_tx_signal(const char *key, const char *value, void *opaque)
+{
+	auto *ctx = static_cast<ParseCtx *>(opaque);
+	unsigned long long v;
+	if (!parse_uint(value, kMaxTxSignal, v) || v == 0)
+		return bad(ctx, key, value, "expected a completion interval from 1 to 256 sends");
+	ctx->cfg.tx_signal = static_cast<unsigned>(v);
+	return 0;
+}
+
+/* One peer entry "MAC@ADDR/QPN[/QKEY]" (a copy: it is cut in place). */
+int parse_peer(std::string entry, PeerSpec &p, std::string &err)
+{
+	const std::string whole = entry;
+	auto fail = [&](const char *why) {
+		err = "peer \"" + whole + "\": " + why;
+		return -EINVAL;
+	};
+	size_t at = entry.find(kPeerAddrSep);
+	if (at == std::string::npos)
+		return fail("expected MAC@ADDR/QPN[/QKEY]");
+	std::string mac = entry.substr(0, at);
+	std::string rest = entry.substr(at + 1);
+	if (rte_ether_unformat_addr(mac.c_str(), &p.mac) != 0)
+		return fail("bad MAC address");
+	if (!rte_is_unicast_ether_addr(&p.mac) || rte_is_zero_ether_addr(&p.mac))
+		return fail("a peer's MAC must be a non-zero unicast address");
+
+	std::vector<std::string> f;
+	for (size_t pos = 0;;) {
+		size_t sl = rest.find(kPeerFieldSep, pos);
+		f.push_back(rest.substr(pos, sl == std::string::npos ? std::string::npos : sl - pos));
+		if (sl == std::string::npos)
+			break;
+		pos = sl + 1;
+	}
+	if (f.size() < 2 || f.size() > 3)
+		return fail("expected MAC@ADDR/QPN[/QKEY]");
+
+	const std::string &addr = f[0];
+	in_addr v4;
+	in6_addr v6;
+	unsigned long long v;
+	if (addr.find(':') != std::string::npos) {
+		if (inet_pton(AF_INET6, addr.c_str(), &v6) != 1)
+			return fail("bad GID (expected IPv6 notation)");
+		p.kind = PeerAddrKind::kGid;
+		std::memcpy(p.gid, &v6, sizeof(p.gid));
+	} else if (addr.find('.') != std::string::npos) {
+		if (inet_pton(AF_INET, addr.c_str(), &v4) != 1)
+			return fail("bad IPv4 address");
+		p.kind = PeerAddrKind::kGid;
+		std::memset(p.gid, 0, sizeof(p.gid));
+		p.gid[10] = 0xff; /* IPv4-mapped IPv6, as RoCE v2 IPv4 GIDs are */
+		p.gid[11] = 0xff;
+		std::memcpy(&p.gid[12], &v4, 4);
+	} else {
+		if (!parse_uint(addr.c_str(), kMaxUnicastLid, v) || v == 0)
+			return fail("bad LID (expected a unicast LID 0x1-0xbfff)");
+		p.kind = PeerAddrKind::kLid;
+		p.lid = static_cast<uint16_t>(v);
+	}
+	if (!parse_uint(f[1].c_str(), kQpnMask, v) || v < kMinDataQpn)
+		return fail("bad QPN (expected 2 to 0xffffff)");
+	p.qpn = static_cast<uint32_t>(v);
+	if (f.size() == 3) {
+		if (!parse_uint(f[2].c_str(), UINT32_MAX, v) || (v & kQkeyControlledBit))
+			return fail("bad Q_Key (expected a 32-bit value below 0x80000000)");
+		p.qkey_set = true;
+		p.qkey = static_cast<uint32_t>(v);
+	}
+	return 0;
+}
+
 } // namespace
+
+int parse_peers(const char *value, std::vector<PeerSpec> &out, std::string &err)
+{
+	out.clear();
+	if (value == nullptr || *value == '\0') {
+		err = "empty peers table";
+		return -EINVAL;
+	}
+	std::string s(value);
+	for (size_t pos = 0; pos <= s.size();) {
+		size_t sep = s.find(kPeerSep, pos);
+		std::string entry = s.substr(pos, sep == std::string::npos ? std::string::npos : sep - pos);
+		if (!entry.empty()) { /* a trailing ';' is tolerated */
+			PeerSpec p;
+			if (parse_peer(entry, p, err) != 0)
+				return -EINVAL;
+			for (const PeerSpec &q : out) {
+				if (rte_is_same_ether_addr(&q.mac, &p.mac)) {
+					err = "peer \"" + entry + "\": MAC listed twice";
+					return -EINVAL;
+				}
+			}
+			if (out.size() == kMaxStaticPeers) {
+				err = "more than 1024 static peers";
+				return -EINVAL;
+			}
+			out.push_back(p);
+		}
+		if (sep == std::string::npos)
+			break;
+		pos = sep + 1;
+	}
+	if (out.empty()) {
+		err = "empty peers table";
+		return -EINVAL;
+	}
+	return 0;
+}
 
 int parse_devargs(const char *args, DevConfig &cfg, std::string &err)
 {
@@ -133,7 +271,8 @@ int parse_devargs(const char *args, DevConfig &cfg, std::string &err)
 		arg_handler_t fn;
 	} handlers[] = {
 		{kArgDev, on_dev}, {kArgPort, on_port}, {kArgGidIndex, on_gid_index},
-		{kArgQkey, on_qkey}, {kArgMac, on_mac},
+		{kArgQkey, on_qkey}, {kArgMac, on_mac}, {kArgPeers, on_peers},
+		{kArgTxInline, on_tx_inline}, {kArgTxSignal, on_tx_signal},
 	};
 	for (const auto &h : handlers) {
 		if (rte_kvargs_process(all.get(), h.key, h.fn, &ctx) != 0) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <rte_ether.h>
 
@@ -21,6 +22,9 @@ inline constexpr const char kArgPort[] = "port";
 inline constexpr const char kArgGidIndex[] = "gid_index";
 inline constexpr const char kArgQkey[] = "qkey";
 inline constexpr const char kArgMac[] = "mac";
+inline constexpr const char kArgPeers[] = "peers";
+inline constexpr const char kArgTxInline[] = "tx_inline";
+inline constexpr const char kArgTxSignal[] = "tx_signal";
 
 /* The seed's and libhrd's Q_Key; any value below 0x80000000 works (see kQkeyControlledBit). */
 inline constexpr uint32_t kDefaultQkey = 0x11111111;
@@ -33,6 +37,38 @@ inline constexpr unsigned kMaxPortNum = 254;
 inline constexpr int kMaxGidIndex = 255;
 /* gid_index not given: pick the first RoCE v2 IPv4 GID, or LID routing on InfiniBand. */
 inline constexpr int kGidIndexAuto = -1;
+/* QPNs are 24 bits on the wire (BTH DestQP). */
+inline constexpr uint32_t kQpnMask = 0xffffff;
+/* QPN 0 and 1 are the special SMI/GSI QPs; a UD data QP is never one of them. */
+inline constexpr uint32_t kMinDataQpn = 2;
+/* Unicast LIDs are 0x0001-0xbfff; 0xc000 and above are multicast, 0xffff permissive. */
+inline constexpr uint32_t kMaxUnicastLid = 0xbfff;
+/* Frames up to this many bytes go inline by default: a 64 B frame plus margin;
+ * copying it at post time costs less than holding its mbuf until a completion. */
+inline constexpr unsigned kDefaultTxInline = 128;
+/* Inline data is bounded by the WQE size; no device we know inlines more than 1 KiB. */
+inline constexpr unsigned kMaxTxInline = 1024;
+/* One signaled send per 32 (mlx5's interval): few completions to poll, and a
+ * 32-WR batch of mbufs freed at once. */
+inline constexpr unsigned kDefaultTxSignal = 32;
+/* The interval must leave room for at least two signaled WRs in the smallest ring. */
+inline constexpr unsigned kMaxTxSignal = 256;
+/* A static table beyond this belongs in the registry, not in a command line. */
+inline constexpr size_t kMaxStaticPeers = 1024;
+
+/* How a peer is addressed: a GID (RoCE, or IB with a GRH) or a LID (IB, no GRH). */
+enum class PeerAddrKind : uint8_t { kGid, kLid };
+
+/* One entry of the static peers table: MAC -> (GID or LID, QPN, Q_Key). */
+struct PeerSpec {
+	rte_ether_addr mac{};
+	PeerAddrKind kind = PeerAddrKind::kGid;
+	uint8_t gid[16]{};     /* kGid: raw GID (IPv4 given: ::ffff:a.b.c.d) */
+	uint16_t lid = 0;      /* kLid */
+	uint32_t qpn = 0;
+	bool qkey_set = false; /* false: the port's own Q_Key */
+	uint32_t qkey = 0;
+};
 
 /* What the user asked for; unset optional values keep their defaults. */
 struct DevConfig {
@@ -40,8 +76,11 @@ struct DevConfig {
 	unsigned port = 1;            /* verbs port number */
 	int gid_index = kGidIndexAuto;
 	uint32_t qkey = kDefaultQkey;
-	bool mac_set = false;         /* false: MAC derived from GID and QPN at start */
+	bool mac_set = false;         /* false: MAC derived from GID and QPN at probe */
 	rte_ether_addr mac{};
+	std::vector<PeerSpec> peers;  /* static MAC -> address table */
+	unsigned tx_inline = kDefaultTxInline; /* 0: never inline */
+	unsigned tx_signal = kDefaultTxSignal; /* request a completion every N sends */
 };
 
 /*
@@ -50,6 +89,13 @@ struct DevConfig {
  */
 int parse_devargs(const char *args, DevConfig &cfg, std::string &err);
 
+/*
+ * Parse the value of peers=: entries separated by ';' (',' belongs to kvargs),
+ * each MAC@ADDR/QPN[/QKEY] where ADDR is an IPv6-notation GID, a dotted IPv4
+ * address (its IPv4-mapped GID) or a decimal/0x LID. Returns 0 or -EINVAL
+ * with err naming the bad entry.
+ */
+int parse_peers(const char *value, std::vector<PeerSpec> &out, std::string &err);
 
 } // namespace rdmaud
 

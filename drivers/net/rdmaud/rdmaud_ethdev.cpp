@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * net_rdmaud control plane: vdev probe/remove and the ethdev operations.
- *
- * Status: the port is probed (devargs validated, ethdev allocated and released
- * cleanly). Opening the verbs device and the rx/tx datapath are not there yet:
- * dev_configure refuses with -ENOTSUP and says so, rather than pretend.
+ * Probe opens the verbs device, creates QP 0 (its QPN names the port: MAC
+ * default and what peers address), registers for mempool events and publishes
+ * the static peer table. QPs live until close and keep their QPNs across
+ * stop/start: stop moves them to RESET, start back to RTS.
  */
 #include <cerrno>
 #include <new>
@@ -16,45 +16,199 @@
 #include <rte_malloc.h>
 
 #include "rdmaud.h"
+#include "rdmaud_rxtx.h"
 
 RTE_LOG_REGISTER(rdmaud_logtype, pmd.net.rdmaud, NOTICE);
 
 namespace rdmaud {
+
+int create_qps(Port &port, uint16_t n)
+{
+	const QpCaps caps{port.qp_depth, port.qp_depth,
+			  std::min<uint32_t>(kMaxTxSegs, static_cast<uint32_t>(port.dev.attr.max_sge)),
+			  port.cfg.tx_inline};
+	for (uint16_t i = port.nb_qps; i < n; i++) {
+		std::string err;
+		if (int rc = create_ud_qp(port.dev, caps, port.qps[i], err); rc != 0) {
+			RDMAUD_LOG(ERR, "%s: queue %u: %s", port.dev.name.c_str(), i, err.c_str());
+			port.qps[i] = UdQp{};
+			return rc;
+		}
+		port.nb_qps = i + 1;
+	}
+	return 0;
+}
+
 namespace {
 
-Port *port_of(rte_eth_dev *dev)
+void destroy_ah(ibv_ah *ah)
 {
-	return static_cast<Port *>(dev->data->dev_private);
+	ibv_destroy_ah(ah);
 }
 
 int dev_configure(rte_eth_dev *dev)
 {
-	RDMAUD_LOG(ERR, "port %u: the verbs datapath is not implemented yet; cannot configure",
-		   dev->data->port_id);
-	return -ENOTSUP;
+	Port &port = *port_of(dev);
+	const uint16_t n = std::max(dev->data->nb_rx_queues, dev->data->nb_tx_queues);
+	if (n > kMaxQueues || n == 0)
+		return -EINVAL;
+	if (int rc = create_qps(port, n); rc != 0)
+		return rc;
+	/* Fewer queues than before: drop the extra QPs (QP 0 names the port and stays). */
+	for (uint16_t i = std::max<uint16_t>(n, 1); i < port.nb_qps; i++)
+		port.qps[i] = UdQp{};
+	port.nb_qps = std::max<uint16_t>(n, 1);
+	return 0;
 }
 
 int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info)
 {
-	(void)dev;
-	/* The queue model's limit; dev_configure still refuses until the datapath exists. */
+	Port &port = *port_of(dev);
 	info->max_rx_queues = kMaxQueues;
 	info->max_tx_queues = kMaxQueues;
 	info->max_mac_addrs = 1;
-	info->max_rx_pktlen = RTE_ETHER_MAX_LEN;
+	/* The frame is the UD payload: the largest frame is the verbs port MTU. */
+	info->max_rx_pktlen = port.dev.mtu_bytes;
+	info->min_mtu = RTE_ETHER_MIN_MTU;
+	info->max_mtu = static_cast<uint16_t>(port.dev.mtu_bytes - kL2Overhead);
+	info->min_rx_bufsize = RTE_ETHER_MIN_LEN;
+	info->rx_desc_lim.nb_max = static_cast<uint16_t>(port.qp_depth);
+	info->rx_desc_lim.nb_min = kMinDesc;
+	info->rx_desc_lim.nb_align = 1;
+	info->tx_desc_lim.nb_max = static_cast<uint16_t>(port.qp_depth);
+	info->tx_desc_lim.nb_min = kMinDesc;
+	info->tx_desc_lim.nb_align = 1;
+	info->tx_desc_lim.nb_seg_max = static_cast<uint16_t>(port.qps[0].max_send_sge);
+	info->tx_desc_lim.nb_mtu_seg_max = static_cast<uint16_t>(port.qps[0].max_send_sge);
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	info->tx_queue_offload_capa = 0;
+	info->rx_offload_capa = 0;
+	info->default_rxportconf.burst_size = 32;
+	info->default_rxportconf.ring_size = kDefaultDesc;
+	info->default_rxportconf.nb_queues = 1;
+	info->default_txportconf.burst_size = 32;
+	info->default_txportconf.ring_size = kDefaultDesc;
+	info->default_txportconf.nb_queues = 1;
 	return 0;
 }
 
-/* No verbs port is opened yet, so there is no link to report: down, no speed. */
+/* Link speed in Mb/s from the verbs port's active speed and width. */
+uint32_t link_speed(const ibv_port_attr &pa)
+{
+	uint32_t lane; /* Mb/s per lane */
+	switch (pa.active_speed) {
+	case 1: lane = 2500; break;    /* SDR */
+	case 2: lane = 5000; break;    /* DDR */
+	case 4: case 8: lane = 10000; break; /* QDR, FDR10 */
+	case 16: lane = 14000; break;  /* FDR */
+	case 32: lane = 25000; break;  /* EDR */
+	case 64: lane = 50000; break;  /* HDR */
+	case 128: lane = 100000; break; /* NDR */
+	default: return RTE_ETH_SPEED_NUM_UNKNOWN;
+	}
+	uint32_t width;
+	switch (pa.active_width) {
+	case 1: width = 1; break;
+	case 2: width = 4; break;
+	case 4: width = 8; break;
+	case 8: width = 12; break;
+	case 16: width = 2; break;
+	default: return RTE_ETH_SPEED_NUM_UNKNOWN;
+	}
+	return lane * width;
+}
+
 int link_update(rte_eth_dev *dev, int wait_to_complete)
 {
 	(void)wait_to_complete;
+	Port &port = *port_of(dev);
 	rte_eth_link link{};
-	link.link_status = RTE_ETH_LINK_DOWN;
-	link.link_speed = RTE_ETH_SPEED_NUM_NONE;
+	ibv_port_attr pa;
+	bool active = query_port_state(port.dev, pa) == 0 && pa.state == IBV_PORT_ACTIVE;
+	link.link_status = (active && port.started) ? RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN;
+	link.link_speed = active ? link_speed(pa) : RTE_ETH_SPEED_NUM_NONE;
 	link.link_duplex = RTE_ETH_LINK_FULL_DUPLEX;
 	link.link_autoneg = RTE_ETH_LINK_FIXED;
 	return rte_eth_linkstatus_set(dev, &link);
+}
+
+int dev_stop(rte_eth_dev *dev)
+{
+	Port &port = *port_of(dev);
+	dev->rx_pkt_burst = rte_eth_pkt_burst_dummy;
+	dev->tx_pkt_burst = rte_eth_pkt_burst_dummy;
+	rte_mb();
+	for (uint16_t i = 0; i < port.nb_qps; i++)
+		if (port.qps[i].qp && qp_to_reset(port.qps[i].qp.get()) != 0)
+			RDMAUD_LOG(WARNING, "port %u: QP %u did not go to RESET", dev->data->port_id, i);
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
+		rxq_stop(dev, i);
+	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
+		txq_stop(dev, i);
+	port.started = false;
+	dev->data->dev_started = 0;
+	link_update(dev, 0);
+	return 0;
+}
+
+int dev_start(rte_eth_dev *dev)
+{
+	Port &port = *port_of(dev);
+	const uint16_t n = std::max(dev->data->nb_rx_queues, dev->data->nb_tx_queues);
+	int rc = 0;
+	for (uint16_t i = 0; i < n && rc == 0; i++) {
+		rc = qp_to_rts(port.dev, port.qps[i].qp.get(), port.cfg.qkey);
+		if (rc != 0)
+			RDMAUD_LOG(ERR, "port %u: QP %u cannot reach RTS: %s", dev->data->port_id, i,
+				   rte_strerror(-rc));
+	}
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues && rc == 0; i++)
+		rc = rxq_start(dev, i);
+	for (uint16_t i = 0; i < dev->data->nb_tx_queues && rc == 0; i++)
+		rc = txq_start(dev, i);
+	if (rc != 0) {
+		dev_stop(dev);
+		return rc;
+	}
+	const bool multi = (dev->data->dev_conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+	bool inl = false;
+	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
+		inl = inl || static_cast<TxQueue *>(dev->data->tx_queues[i])->inline_max > 0;
+	dev->rx_pkt_burst = rx_burst;
+	dev->tx_pkt_burst = select_tx_burst(multi, inl);
+	rte_mb();
+	port.started = true;
+	link_update(dev, 0);
+	RDMAUD_LOG(INFO, "port %u started: %u rx / %u tx queues, %s%s tx burst", dev->data->port_id,
+		   dev->data->nb_rx_queues, dev->data->nb_tx_queues, multi ? "multi-segment" : "single-segment",
+		   inl ? " inline" : "");
+	return 0;
+}
+
+int mtu_set(rte_eth_dev *dev, uint16_t mtu)
+{
+	Port &port = *port_of(dev);
+	const uint32_t frame = mtu + kL2Overhead;
+	if (frame > port.dev.mtu_bytes)
+		return -EINVAL;
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++) {
+		auto *q = static_cast<RxQueue *>(dev->data->rx_queues[i]);
+		if (q != nullptr && rte_pktmbuf_data_room_size(q->mp) < RTE_PKTMBUF_HEADROOM + frame) {
+			RDMAUD_LOG(ERR, "port %u: MTU %u needs %u-byte frames; rxq %u's mempool %s cannot hold them",
+				   dev->data->port_id, mtu, frame, i, q->mp->name);
+			return -EINVAL;
+		}
+	}
+	txq_set_max_frame(dev, frame);
+	return 0;
+}
+
+/* Every UD message addressed to our QPs is delivered: there is no MAC filter
+ * to open or close, so these modes are accepted and change nothing. */
+int accept_mode(rte_eth_dev *dev)
+{
+	(void)dev;
+	return 0;
 }
 
 int dev_close(rte_eth_dev *dev)
@@ -62,8 +216,18 @@ int dev_close(rte_eth_dev *dev)
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
 		return 0;
 	Port *port = port_of(dev);
-	if (port != nullptr)
-		port->~Port();
+	if (port == nullptr)
+		return 0;
+	if (port->started)
+		dev_stop(dev);
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
+		rx_queue_release(dev, i);
+	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
+		tx_queue_release(dev, i);
+	/* QPs, CQs, AHs, MRs, PD and context, in that order (Port's member order). */
+	port->~Port();
+	dev->data->dev_private = nullptr; /* ethdev's release must not free a destroyed object twice */
+	rte_free(port);
 	return 0;
 }
 
@@ -71,11 +235,73 @@ int dev_close(rte_eth_dev *dev)
 constexpr eth_dev_ops kOps = [] {
 	eth_dev_ops ops{};
 	ops.dev_configure = dev_configure;
+	ops.dev_start = dev_start;
+	ops.dev_stop = dev_stop;
 	ops.dev_close = dev_close;
+	ops.promiscuous_enable = accept_mode;
+	ops.promiscuous_disable = accept_mode;
+	ops.allmulticast_enable = accept_mode;
+	ops.allmulticast_disable = accept_mode;
 	ops.link_update = link_update;
+	ops.stats_get = stats_get;
+	ops.stats_reset = stats_reset;
+	ops.xstats_get = xstats_get;
+	ops.xstats_reset = xstats_reset;
+	ops.xstats_get_names = xstats_get_names;
 	ops.dev_infos_get = dev_infos_get;
+	ops.mtu_set = mtu_set;
+	ops.rx_queue_setup = rx_queue_setup;
+	ops.rx_queue_release = rx_queue_release;
+	ops.tx_queue_setup = tx_queue_setup;
+	ops.tx_queue_release = tx_queue_release;
 	return ops;
 }();
+
+/* Verbs resources, QP 0, MR registry and the static peer table. 0 or -errno. */
+int open_port(Port &port, const char *name)
+{
+	std::string err;
+	if (int rc = open_device(port.cfg, port.dev, err); rc != 0) {
+		RDMAUD_LOG(ERR, "%s: %s", name, err.c_str());
+		return rc;
+	}
+	port.qp_depth = std::min<uint32_t>(kMaxDesc, static_cast<uint32_t>(port.dev.attr.max_qp_wr));
+	if (port.qp_depth < kMinDesc) {
+		RDMAUD_LOG(ERR, "%s: %s allows only %u WRs per queue, fewer than %u", name,
+			   port.dev.name.c_str(), port.qp_depth, kMinDesc);
+		return -ENOTSUP;
+	}
+	if (int rc = create_qps(port, 1); rc != 0)
+		return rc;
+	port.mac = port.cfg.mac_set ? port.cfg.mac : derive_mac(port.dev, port.qps[0].qp->qp_num);
+
+	port.mrs.init(verbs_mr_ops(port.dev.pd.get()));
+	if (int rc = port.mrs.watch(); rc != 0)
+		RDMAUD_LOG(WARNING, "%s: no mempool events (%d): pools are registered on first sight only", name, rc);
+
+	port.peers.init(destroy_ah);
+	std::vector<PeerEntry> entries;
+	for (const PeerSpec &p : port.cfg.peers) {
+		ibv_ah *ah = create_peer_ah(port.dev, p, err);
+		if (ah == nullptr) {
+			char mac[RTE_ETHER_ADDR_FMT_SIZE];
+			rte_ether_format_addr(mac, sizeof(mac), &p.mac);
+			RDMAUD_LOG(ERR, "%s: invalid devarg peers: peer %s: %s", name, mac, err.c_str());
+			for (PeerEntry &e : entries)
+				ibv_destroy_ah(e.ah);
+			return -EINVAL;
+		}
+		entries.push_back(PeerEntry{mac_key(p.mac), ah, p.qpn, p.qkey_set ? p.qkey : port.cfg.qkey});
+	}
+	PeerTable *t = PeerTable::build(entries, mac_key(port.mac), port.dev.numa_node);
+	if (t == nullptr) {
+		for (PeerEntry &e : entries)
+			ibv_destroy_ah(e.ah);
+		return -ENOMEM;
+	}
+	port.peers.publish(t);
+	return 0;
+}
 
 int probe(rte_vdev_device *vdev)
 {
@@ -83,7 +309,7 @@ int probe(rte_vdev_device *vdev)
 	const char *args = rte_vdev_device_args(vdev);
 
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		RDMAUD_LOG(ERR, "%s: secondary processes are not supported yet", name);
+		RDMAUD_LOG(ERR, "%s: secondary processes are not supported", name);
 		return -ENOTSUP;
 	}
 
@@ -100,23 +326,38 @@ int probe(rte_vdev_device *vdev)
 		return -ENOMEM;
 	}
 	/* dev_private is zeroed rte_malloc memory: construct the C++ object in it. */
-	new (dev->data->dev_private) Port{std::move(cfg)};
+	Port *port = new (dev->data->dev_private) Port{};
+	port->cfg = std::move(cfg);
+	port->port_id = dev->data->port_id;
 
+	int rc = open_port(*port, name);
 	/* ethdev rte_free()s mac_addrs when the port is released. */
-	dev->data->mac_addrs = static_cast<rte_ether_addr *>(
-		rte_zmalloc_socket(name, sizeof(rte_ether_addr), 0, vdev->device.numa_node));
-	if (dev->data->mac_addrs == nullptr) {
-		RDMAUD_LOG(ERR, "%s: cannot allocate the MAC address table", name);
-		port_of(dev)->~Port();
-		rte_eth_dev_release_port(dev);
-		return -ENOMEM;
+	if (rc == 0) {
+		dev->data->mac_addrs = static_cast<rte_ether_addr *>(
+			rte_zmalloc_socket(name, sizeof(rte_ether_addr), 0, vdev->device.numa_node));
+		if (dev->data->mac_addrs == nullptr)
+			rc = -ENOMEM;
 	}
-	if (port_of(dev)->cfg.mac_set)
-		dev->data->mac_addrs[0] = port_of(dev)->cfg.mac;
-
+	if (rc != 0) {
+		port->~Port();
+		rte_eth_dev_release_port(dev);
+		return rc;
+	}
+	dev->data->mac_addrs[0] = port->mac;
+	dev->data->mtu = static_cast<uint16_t>(std::min<uint32_t>(RTE_ETHER_MTU, port->dev.mtu_bytes - kL2Overhead));
 	dev->dev_ops = &kOps;
+	dev->rx_pkt_burst = rte_eth_pkt_burst_dummy;
+	dev->tx_pkt_burst = rte_eth_pkt_burst_dummy;
 	rte_eth_dev_probing_finish(dev);
+
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+	rte_ether_format_addr(mac, sizeof(mac), &port->mac);
 	RDMAUD_LOG(INFO, "%s: probed as port %u", name, dev->data->port_id);
+	RDMAUD_LOG(NOTICE, "%s: port %u on %s port %u, %s, qpn 0x%x, qkey 0x%x, mac %s, "
+		   "max frame %u, NUMA node %d, %zu static peer(s)", name, dev->data->port_id,
+		   port->dev.name.c_str(), port->dev.port, source_address(port->dev).c_str(),
+		   port->qps[0].qp->qp_num, port->cfg.qkey, mac, port->dev.mtu_bytes, port->dev.numa_node,
+		   port->cfg.peers.size());
 	return 0;
 }
 

@@ -9,6 +9,9 @@
 	"port=<int> " \
 	"gid_index=<int> " \
 	"qkey=<int> " \
-	"mac=<xx:xx:xx:xx:xx:xx>"
+	"mac=<xx:xx:xx:xx:xx:xx> " \
+	"peers=<mac@gid|ipv4|lid/qpn[/qkey][;...]> " \
+	"tx_inline=<bytes> " \
+	"tx_signal=<int>"
 
 #endif /* RDMAUD_PARAMS_H */

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "rdmaud_peers.h"
+
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <sched.h>
+
+namespace rdmaud {
+
+PeerTable *PeerTable::build(const std::vector<PeerEntry> &entries, uint64_t self_key, int socket)
+{
+	uint32_t slots = 8;
+	while (slots < entries.size() * kPeerLoadFactorInv)
+		slots <<= 1;
+	size_t bytes = sizeof(PeerTable) + (slots + entries.size()) * sizeof(PeerEntry);
+	auto *t = static_cast<PeerTable *>(rte_zmalloc_socket("rdmaud_peers", bytes, RTE_CACHE_LINE_SIZE, socket));
+	if (t == nullptr)
+		return nullptr;
+	t->mask = slots - 1;
+	t->slots = reinterpret_cast<PeerEntry *>(t + 1);
+	t->bcast = t->slots + slots;
+	for (const PeerEntry &e : entries) {
+		uint32_t i = hash(e.key) & t->mask;
+		while (t->slots[i].key != 0)
+			i = (i + 1) & t->mask;
+		t->slots[i] = e;
+		t->count++;
+		if (e.key != self_key)
+			t->bcast[t->bcast_count++] = e;
+	}
+	return t;
+}
+
+void PeerTable::destroy(PeerTable *t, void (*destroy_ah)(ibv_ah *))
+{
+	if (t == nullptr)
+		return;
+	if (destroy_ah != nullptr)
+		for (uint32_t i = 0; i <= t->mask; i++)
+			if (t->slots[i].key != 0 && t->slots[i].ah != nullptr)
+				destroy_ah(t->slots[i].ah);
+	rte_free(t);
+}
+
+void PeerDirectory::online(unsigned r)
+{
+	readers_[r].seen.store(token_.load(std::memory_order_acquire), std::memory_order_release);
+	readers_[r].online.store(true, std::memory_order_seq_cst);
+}
+
+void PeerDirectory::offline(unsigned r)
+{
+	readers_[r].online.store(false, std::memory_order_release);
+}
+
+bool PeerDirectory::wait_grace(uint64_t token)
+{
+	const uint64_t deadline = rte_get_timer_cycles() + kGraceTimeoutUs * rte_get_timer_hz() / 1000000;
+	for (PeerReader &r : readers_) {
+		while (r.online.load(std::memory_order_seq_cst) &&
+		       r.seen.load(std::memory_order_acquire) < token) {
+			if (rte_get_timer_cycles() > deadline)
+				return false;
+			/* Control path: let a reader sharing this CPU run its burst. */
+			sched_yield();
+		}
+	}
+	return true;
+}
+
+bool PeerDirectory::publish(PeerTable *t)
+{
+	const PeerTable *old = current_.exchange(t, std::memory_order_seq_cst);
+	uint64_t token = token_.fetch_add(1, std::memory_order_seq_cst) + 1;
+	if (old == nullptr)
+		return true;
+	if (!wait_grace(token)) {
+		deferred_.push_back(const_cast<PeerTable *>(old));
+		return false;
+	}
+	PeerTable::destroy(const_cast<PeerTable *>(old), destroy_ah_);
+	return true;
+}
+
+void PeerDirectory::shutdown()
+{
+	for (PeerTable *t : deferred_)
+		PeerTable::destroy(t, destroy_ah_);
+	deferred_.clear();
+	PeerTable::destroy(const_cast<PeerTable *>(current_.exchange(nullptr)), destroy_ah_);
+}
+
+} // namespace rdmaud

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * net_rdmaud peer table: destination MAC -> (address handle, remote QPN, Q_Key).
+ *
+ * The table is immutable once built. A writer (probe for static peers; the
+ * registry's control thread later) builds a new one and publishes it with one
+ * atomic store; tx queues load the pointer once per burst and never lock.
+ * The old table (and its address handles) is freed only after every online tx
+ * queue has finished a burst begun before the switch (quiescent-state based
+ * reclamation: each queue reports the global token it saw at the end of a burst).
+ */
+#ifndef RDMAUD_PEERS_H
+#define RDMAUD_PEERS_H
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include <rte_common.h>
+#include <rte_ether.h>
+
+struct ibv_ah;
+
+namespace rdmaud {
+
+/* One resolved peer. */
+struct PeerEntry {
+	uint64_t key;  /* MAC as a 48-bit integer; 0 = empty slot (MAC 0 is refused) */
+	ibv_ah *ah;
+	uint32_t qpn;
+	uint32_t qkey;
+};
+static_assert(sizeof(PeerEntry) == 24, "three entries per 64-byte line and a half");
+
+/* Slots per entry at least this: open addressing stays short at load <= 1/2. */
+inline constexpr uint32_t kPeerLoadFactorInv = 2;
+
+/* 48-bit key of a MAC address (byte order irrelevant: used only for equality and hashing). */
+static inline uint64_t mac_key(const rte_ether_addr &m)
+{
+	uint64_t k = 0;
+	std::memcpy(&k, m.addr_bytes, RTE_ETHER_ADDR_LEN);
+	return k;
+}
+
+struct PeerTable {
+	uint32_t mask;       /* slots - 1 (power of two) */
+	uint32_t count;      /* peers */
+	uint32_t bcast_count; /* entries in bcast[] (peers other than ourselves) */
+	uint32_t pad_;
+	PeerEntry *slots;
+	PeerEntry *bcast;    /* dense copy for broadcast/multicast fan-out */
+
+	static inline uint32_t hash(uint64_t key)
+	{
+		return static_cast<uint32_t>((key * 0x9E3779B97F4A7C15ull) >> 32);
+	}
+
+	/* Constant expected time: a hash and a short linear probe. */
+	inline const PeerEntry *find(uint64_t key) const
+	{
+		for (uint32_t i = hash(key) & mask;; i = (i + 1) & mask) {
+			const PeerEntry &e = slots[i];
+			if (e.key == key)
+				return &e;
+			if (e.key == 0)
+				return nullptr;
+		}
+	}
+
+	/*
+	 * Build a table (one allocation on NUMA node socket) from entries with
+	 * distinct non-zero keys; self_key is left out of the broadcast list.
+	 * nullptr on allocation failure.
+	 */
+	static PeerTable *build(const std::vector<PeerEntry> &entries, uint64_t self_key, int socket);
+	/* Free a table; destroy_ah (may be null) is called for every address handle. */
+	static void destroy(PeerTable *t, void (*destroy_ah)(ibv_ah *));
+};
+
+/* Queues that can read the table: one reader slot per tx queue. */
+inline constexpr unsigned kMaxPeerReaders = 16;
+/* How long a publisher waits for tx queues to pass a quiescent point before it
+ * defers freeing the old table to close (a stopped-but-online queue must not hang it). */
+inline constexpr uint64_t kGraceTimeoutUs = 1000 * 1000;
+
+/* Per-reader state, alone in its cache line (written by its queue every burst). */
+struct alignas(RTE_CACHE_LINE_SIZE) PeerReader {
+	std::atomic<uint64_t> seen{0};
+	std::atomic<bool> online{false};
+};
+
+class PeerDirectory {
+public:
+	PeerDirectory() = default;
+	PeerDirectory(const PeerDirectory &) = delete;
+	PeerDirectory &operator=(const PeerDirectory &) = delete;
+	~PeerDirectory() { shutdown(); }
+
+	void init(void (*destroy_ah)(ibv_ah *)) { destroy_ah_ = destroy_ah; }
+
+	/* Datapath: the current table (never null after the first publish; may be empty). */
+	inline const PeerTable *acquire() const { return current_.load(std::memory_order_acquire); }
+	/* Datapath: reader r finished its burst; tables it saw before may be freed. */
+	inline void quiescent(unsigned r)
+	{
+		readers_[r].seen.store(token_.load(std::memory_order_acquire), std::memory_order_release);
+	}
+	/* A queue starts / stops reading (dev_start / dev_stop, control path). */
+	void online(unsigned r);
+	void offline(unsigned r);
+
+	/*
+	 * Replace the table. Waits for a grace period, then frees the old table and
+	 * its address handles. Returns true if the old table was freed now, false if
+	 * it was deferred to shutdown() (a reader did not pass a quiescent point).
+	 */
+	bool publish(PeerTable *t);
+	/* Free the current and deferred tables (no reader may be online). */
+	void shutdown();
+
+	uint64_t publications() const { return token_.load(std::memory_order_relaxed) - 1; }
+
+private:
+	bool wait_grace(uint64_t token);
+
+	std::atomic<const PeerTable *> current_{nullptr};
+	std::atomic<uint64_t> token_{1};
+	PeerReader readers_[kMaxPeerReaders];
+	std::vector<PeerTable *> deferred_;
+	void (*destroy_ah_)(ibv_ah *) = nullptr;
+};
+
+} // namespace rdmaud
+
+#endif /* RDMAUD_PEERS_H */

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * net_rdmaud datapath structures and burst functions. Queues are allocated on
+ * the verbs device's NUMA node, hot fields first; their work-request rings are
+ * prebuilt at setup so a burst only patches the per-packet fields.
+ */
+#ifndef RDMAUD_RXTX_H
+#define RDMAUD_RXTX_H
+
+#include <cstdint>
+
+#include <infiniband/verbs.h>
+#include <rte_mbuf.h>
+
+#include "rdmaud_mr.h"
+#include "rdmaud_peers.h"
+
+namespace rdmaud {
+
+/* Segments per transmitted frame (SGEs per send WR): testpmd's --txpkts allows 8. */
+inline constexpr uint32_t kMaxTxSegs = 8;
+/* Completions polled per call: one rx burst of testpmd's maximum useful size. */
+inline constexpr uint16_t kMaxRxBurst = 64;
+/* Frames looked at per tx burst: bounds the on-stack arrays; the app re-offers the rest. */
+inline constexpr uint16_t kMaxTxBurst = 256;
+/* Send completions reaped per poll: with one per 32 sends, 16 cover 512 WRs. */
+inline constexpr int kTxReapBatch = 16;
+
+/* Receive counters; written only by the queue's polling thread. */
+struct RxCounters {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t nombuf;      /* frames dropped: no replacement mbuf (buffer reposted) */
+	uint64_t wc_errors;   /* error completions */
+	uint64_t runts;       /* completions shorter than GRH + Ethernet header */
+	uint64_t doorbells;   /* ibv_post_recv calls */
+	uint64_t wrs;         /* RECV WRs posted */
+	uint64_t post_errors; /* ibv_post_recv refused */
+};
+
+/* Transmit counters; written only by the queue's polling thread. */
+struct TxCounters {
+	uint64_t packets;          /* UD messages posted (a broadcast counts once per copy) */
+	uint64_t bytes;
+	uint64_t drop_oversize;    /* frame larger than the MTU */
+	uint64_t drop_unknown_mac; /* destination not in the peer table */
+	uint64_t drop_no_lkey;     /* memory outside any registrable mempool (external buffer) */
+	uint64_t drop_segs;        /* more segments than SGEs (or multi-seg without the offload) */
+	uint64_t drop_post_error;  /* ibv_post_send refused the WR */
+	uint64_t resolver_hits;
+	uint64_t resolver_misses;
+	uint64_t bcast_frames;     /* broadcast/multicast frames fanned out */
+	uint64_t wc_errors;        /* error send completions */
+	uint64_t doorbells;        /* ibv_post_send calls */
+	uint64_t wrs;              /* send WRs posted */
+	uint64_t signaled;         /* WRs that requested a completion */
+	uint64_t inlined;          /* WRs sent inline */
+	uint64_t full;             /* bursts cut short by a full send queue */
+};
+
+struct alignas(RTE_CACHE_LINE_SIZE) RxQueue {
+	/* hot */
+	ibv_cq *cq;
+	ibv_qp *qp;
+	rte_mempool *mp;
+	rte_mbuf **mbufs;       /* [nb_desc] buffer posted in each slot */
+	ibv_recv_wr *wrs;       /* [nb_desc] circularly linked */
+	ibv_sge *sges;          /* [nb_desc] */
+	uint64_t cons;          /* sequence of the oldest posted slot */
+	uint32_t mask;
+	uint32_t nb_desc;
+	uint16_t port_id;
+	uint16_t queue_id;
+	uint32_t sge_len;       /* GRH + data room of the pool's mbufs */
+	LkeyCache lkeys;
+	RxCounters c;
+	RxCounters base;        /* at the last stats reset */
+	bool posted;            /* slots hold mbufs posted to the QP */
+};
+
+struct alignas(RTE_CACHE_LINE_SIZE) TxQueue {
+	/* hot */
+	ibv_qp *qp;
+	ibv_cq *cq;
+	rte_mbuf **mbufs;       /* [nb_desc] mbuf to free when the slot completes (null: inlined) */
+	ibv_send_wr *wrs;       /* [nb_desc] */
+	ibv_sge *sges;          /* [nb_desc * max_segs] */
+	PeerDirectory *peers;
+	uint64_t head;          /* WRs posted */
+	uint64_t tail;          /* WRs known complete */
+	uint32_t mask;
+	uint32_t nb_desc;
+	uint32_t signal;        /* request a completion every this many WRs */
+	uint32_t unsignaled;    /* WRs since the last signaled one */
+	uint32_t inline_max;    /* frames up to this size go inline */
+	uint32_t max_segs;
+	uint32_t max_frame;     /* MTU + L2 header; updated by mtu_set */
+	uint16_t port_id;
+	uint16_t queue_id;
+	LkeyCache lkeys;
+	TxCounters c;
+	TxCounters base;
+};
+
+/* Burst functions; the tx variant is chosen at dev_start. */
+uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t n);
+uint16_t tx_burst_single(void *txq, rte_mbuf **pkts, uint16_t n);
+uint16_t tx_burst_single_inline(void *txq, rte_mbuf **pkts, uint16_t n);
+uint16_t tx_burst_multi(void *txq, rte_mbuf **pkts, uint16_t n);
+uint16_t tx_burst_multi_inline(void *txq, rte_mbuf **pkts, uint16_t n);
+using TxBurstFn = uint16_t (*)(void *, rte_mbuf **, uint16_t);
+TxBurstFn select_tx_burst(bool multi_seg, bool use_inline);
+
+/* Allocate a queue with its prebuilt WR ring on NUMA node socket (fields
+ * other than the rings are the caller's); nullptr when out of memory. */
+RxQueue *rxq_alloc(uint32_t nb_desc, uint32_t sge_len, int socket);
+TxQueue *txq_alloc(uint32_t nb_desc, uint32_t max_segs, int socket);
+/* Fill every slot with an mbuf of q.mp and post them all with one call. 0 or -errno. */
+int rxq_fill(RxQueue &q);
+/* Give back every slot's buffer (the QP holds none: reset, or never posted). */
+void rxq_drain(RxQueue &q);
+/* Free what the send queue never completed (after a QP reset). */
+void txq_drain(TxQueue &q);
+
+/* Reap send completions and free finished mbufs (also used at stop). */
+void tx_reap(TxQueue &q);
+/* Post RECVs for count slots starting at q.cons; 0 or the verbs error. */
+int rx_repost(RxQueue &q, uint32_t count);
+
+} // namespace rdmaud
+
+#endif /* RDMAUD_RXTX_H */

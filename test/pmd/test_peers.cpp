@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Peer table lookups and its lock-free publication (quiescent-state reclamation). */
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <pthread.h>
+#include <sched.h>
+#include <thread>
+#include <vector>
+
+#include "rdmaud_peers.h"
+
+using namespace rdmaud;
+
+namespace {
+
+rte_ether_addr mac(uint8_t a, uint8_t b)
+{
+	return rte_ether_addr{{0x02, 0, 0, 0, a, b}};
+}
+
+ibv_ah *fake_ah(uintptr_t v)
+{
+	return reinterpret_cast<ibv_ah *>(v);
+}
+
+std::atomic<int> g_destroyed{0};
+void count_destroy(ibv_ah *) { g_destroyed++; }
+
+TEST(PeerTable, FindsEveryPeerAndMissesOthers)
+{
+	std::vector<PeerEntry> in;
+	for (unsigned i = 0; i < 300; i++)
+		in.push_back(PeerEntry{mac_key(mac(i >> 8, i & 0xff)), fake_ah(0x1000 + i), 100 + i, 7});
+	PeerTable *t = PeerTable::build(in, 0, SOCKET_ID_ANY);
+	ASSERT_NE(t, nullptr);
+	EXPECT_EQ(t->count, 300u);
+	EXPECT_GE(t->mask + 1, 600u) << "load factor at most 1/2";
+	for (unsigned i = 0; i < 300; i++) {
+		const PeerEntry *e = t->find(mac_key(mac(i >> 8, i & 0xff)));
+		ASSERT_NE(e, nullptr) << i;
+		EXPECT_EQ(e->qpn, 100 + i);
+		EXPECT_EQ(e->ah, fake_ah(0x1000 + i));
+	}
+	EXPECT_EQ(t->find(mac_key(mac(0xee, 0xee))), nullptr);
+	g_destroyed = 0;
+	PeerTable::destroy(t, count_destroy);
+	EXPECT_EQ(g_destroyed.load(), 300);
+}
+
+TEST(PeerTable, BroadcastListLeavesOutSelf)
+{
+	std::vector<PeerEntry> in = {{mac_key(mac(0, 1)), fake_ah(1), 2, 0},
+				     {mac_key(mac(0, 2)), fake_ah(2), 3, 0},
+				     {mac_key(mac(0, 3)), fake_ah(3), 4, 0}};
+	PeerTable *t = PeerTable::build(in, mac_key(mac(0, 2)), SOCKET_ID_ANY);
+	ASSERT_NE(t, nullptr);
+	EXPECT_EQ(t->count, 3u);
+	ASSERT_EQ(t->bcast_count, 2u);
+	EXPECT_EQ(t->bcast[0].qpn, 2u);
+	EXPECT_EQ(t->bcast[1].qpn, 4u);
+	EXPECT_NE(t->find(mac_key(mac(0, 2))), nullptr) << "self stays reachable by unicast";
+	PeerTable::destroy(t, nullptr);
+}
+
+TEST(PeerTable, EmptyTableMissesEverything)
+{
+	PeerTable *t = PeerTable::build({}, 0, SOCKET_ID_ANY);
+	ASSERT_NE(t, nullptr);
+	EXPECT_EQ(t->find(mac_key(mac(1, 1))), nullptr);
+	EXPECT_EQ(t->bcast_count, 0u);
+	PeerTable::destroy(t, nullptr);
+}
+
+/* A reader hammers the table while the writer republishes it: every table the
+ * reader holds must still be intact (its entries carry the table's generation),
+ * and every replaced table is destroyed exactly once. */
+TEST(PeerDirectory, RepublishUnderLoadFreesOnlyAfterGrace)
+{
+	g_destroyed = 0;
+	const int kPublishes = 200;
+	{
+		PeerDirectory dir;
+		dir.init(count_destroy);
+		const uint64_t key = mac_key(mac(9, 9));
+		auto make = [&](uint32_t gen) {
+			return PeerTable::build({PeerEntry{key, fake_ah(gen), gen, gen}}, 0, SOCKET_ID_ANY);
+		};
+		dir.publish(make(1));
+		dir.online(0);
+		std::atomic<bool> stop{false};
+		std::atomic<uint64_t> bad{0}, reads{0};
+		std::thread reader([&] {
+			/* EAL pinned the main thread to one CPU; a datapath lcore has its own. */
+			cpu_set_t all;
+			CPU_ZERO(&all);
+			for (int c = 0; c < CPU_SETSIZE; c++)
+				CPU_SET(c, &all);
+			pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+			while (!stop.load(std::memory_order_relaxed)) {
+				const PeerTable *t = dir.acquire();
+				const PeerEntry *e = t->find(key);
+				/* A freed table's memory would be reused or poisoned by rte_free. */
+				for (int spin = 0; spin < 50; spin++)
+					if (e == nullptr || e->qpn != e->qkey || reinterpret_cast<uintptr_t>(e->ah) != e->qpn)
+						bad++;
+				reads++;
+				dir.quiescent(0);
+			}
+		});
+		int freed_now = 0;
+		for (int g = 2; g < 2 + kPublishes; g++)
+			freed_now += dir.publish(make(static_cast<uint32_t>(g))) ? 1 : 0;
+		stop = true;
+		reader.join();
+		dir.offline(0);
+		EXPECT_EQ(bad.load(), 0u);
+		EXPECT_GT(reads.load(), 0u);
+		EXPECT_EQ(freed_now, kPublishes) << "an active reader passes quiescent points: no deferral";
+		EXPECT_EQ(g_destroyed.load(), kPublishes);
+		EXPECT_EQ(dir.publications(), static_cast<uint64_t>(kPublishes + 1));
+	}
+	EXPECT_EQ(g_destroyed.load(), kPublishes + 1) << "shutdown frees the last table";
+}
+
+TEST(PeerDirectory, StuckReaderDefersInsteadOfFreeing)
+{
+	g_destroyed = 0;
+	PeerDirectory dir;
+	dir.init(count_destroy);
+	dir.publish(PeerTable::build({PeerEntry{1, fake_ah(1), 2, 3}}, 0, SOCKET_ID_ANY));
+	dir.online(3); /* online but never quiescent: holds the first table */
+	EXPECT_FALSE(dir.publish(PeerTable::build({PeerEntry{1, fake_ah(2), 2, 3}}, 0, SOCKET_ID_ANY)));
+	EXPECT_EQ(g_destroyed.load(), 0) << "the old table must survive a reader that may hold it";
+	dir.offline(3);
+	EXPECT_TRUE(dir.publish(PeerTable::build({PeerEntry{1, fake_ah(3), 2, 3}}, 0, SOCKET_ID_ANY)));
+	EXPECT_EQ(g_destroyed.load(), 1);
+	dir.shutdown();
+	EXPECT_EQ(g_destroyed.load(), 3);
+}
+
+} // namespace
