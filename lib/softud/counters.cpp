@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "counters.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace softud {
+
+const char* const kCounterNames[kCounterCount] = {
+    "tx_packets",      "tx_bytes",        "tx_too_long",      "tx_errors",
+    "rx_packets",      "rx_bytes",        "drop_no_recv",     "drop_qkey",
+    "drop_pkey",       "drop_icrc",       "drop_too_long",    "drop_unknown_qpn",
+    "drop_malformed",  "drop_qp_state",   "drop_dlid",        "post_send_calls",
+    "post_send_wrs",   "signaled_wrs",    "post_recv_calls",  "post_recv_wrs",
+    "poll_cq_calls",   "sendmmsg_calls",  "recvmmsg_calls",
+};
+
+CounterBlock::CounterBlock() noexcept : local_{}, entries_(local_) {}
+
+CounterBlock::~CounterBlock() { unpublish(); }
+
+int CounterBlock::publish(const std::string& dir, const std::string& device) noexcept {
+    if (dir.empty() || map_)
+        return 0;
+    std::string path = dir + "/" + device + ".counters";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    size_t len = sizeof(CounterFileHeader) + kCounterCount * sizeof(CounterEntry);
+    if (::ftruncate(fd, 0) != 0 || ::ftruncate(fd, static_cast<off_t>(len)) != 0) {
+        int e = errno;
+        ::close(fd);
+        return -e;
+    }
+    void* m = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (m == MAP_FAILED)
+        return -errno;
+    auto* hdr = static_cast<CounterFileHeader*>(m);
+    std::memcpy(hdr->magic, kCounterMagic, sizeof(hdr->magic));
+    hdr->version = kCounterVersion;
+    hdr->count = kCounterCount;
+    hdr->entry_size = sizeof(CounterEntry);
+    hdr->pid = static_cast<int32_t>(::getpid());
+    std::strncpy(hdr->device, device.c_str(), sizeof(hdr->device) - 1);
+    auto* e = reinterpret_cast<CounterEntry*>(hdr + 1);
+    for (size_t i = 0; i < kCounterCount; ++i) {
+        std::strncpy(e[i].name, kCounterNames[i], kCounterNameLen - 1);
+        e[i].value = __atomic_load_n(&local_[i].value, __ATOMIC_RELAXED);
+    }
+    map_ = m;
+    map_len_ = len;
+    entries_.store(e, std::memory_order_release);
+    return 0;
+}
+
+void CounterBlock::unpublish() noexcept {
+    if (!map_)
+        return;
+    CounterEntry* e = entries_.load(std::memory_order_acquire);
+    for (size_t i = 0; i < kCounterCount; ++i)
+        local_[i].value = __atomic_load_n(&e[i].value, __ATOMIC_RELAXED);
+    entries_.store(local_, std::memory_order_release);
+    // Keep the mapping: a racing add() may still hold the old pointer. The file stays readable.
+}
+
+}  // namespace softud

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// Completion queues and completion channels. A CQ is a ring of completions filled by post_send
+// (send completions are known when the datagrams leave) and by the receive drain; poll_cq drains
+// the device socket itself when the CQ is empty, so no thread runs behind the caller's back.
+// A channel's fd is an epoll set holding an eventfd (readable while events are queued) and the
+// device socket (readable when datagrams wait): poll(2) on it wakes for both, and
+// ibv_get_cq_event drains the socket to turn datagrams into completions and events.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <new>
+
+#include "softud.h"
+
+namespace softud {
+namespace {
+
+void channel_notify(Channel* ch, Cq* cq) {
+    std::lock_guard<std::mutex> g(ch->lock);
+    if (ch->events.empty()) {
+        uint64_t one = 1;
+        ssize_t n = ::write(ch->evfd, &one, sizeof(one));
+        (void)n;
+    }
+    ch->events.push_back(cq);
+}
+
+bool nonblocking(int fd) {
+    int fl = ::fcntl(fd, F_GETFL);
+    return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+}  // namespace
+
+void cq_push(Cq* c, const Cqe* cqes, size_t n) noexcept {
+    bool overrun = false, fire = false;
+    {
+        std::lock_guard<std::mutex> g(c->lock);
+        if (c->error)
+            return;
+        size_t cap = c->ring.size();
+        for (size_t i = 0; i < n; ++i) {
+            if (c->count == cap) {
+                if (c->ignore_overrun)
+                    continue;
+                c->error = true;
+                overrun = true;
+                break;
+            }
+            c->ring[(c->head + c->count) % cap] = cqes[i];
+            ++c->count;
+            if (c->armed && (!c->solicited_only || cqes[i].solicited ||
+                             cqes[i].wc.status != IBV_WC_SUCCESS)) {
+                c->armed = false;
+                fire = true;
+            }
+        }
+    }
+    if (fire && c->ch)
+        channel_notify(c->ch, c);
+    if (overrun) {
+        ibv_async_event ev{};
+        ev.event_type = IBV_EVENT_CQ_ERR;
+        ev.element.cq = &c->cq;
+        post_async_event(c->ctx, ev);
+    }
+}
+
+}  // namespace softud
+
+using namespace softud;
+
+extern "C" {
+
+int softud_poll_cq(ibv_cq* cq, int num_entries, ibv_wc* wc) {
+    Cq* c = from_ibv(cq);
+    Device* d = c->ctx->dev;
+    d->ctr.add(Counter::poll_cq_calls);
+    if (num_entries <= 0)
+        return 0;
+    for (int attempt = 0;; ++attempt) {
+        {
+            std::lock_guard<std::mutex> g(c->lock);
+            if (c->error)
+                return -1;
+            if (c->count || attempt) {
+                size_t cap = c->ring.size();
+                int n = static_cast<int>(std::min<uint32_t>(c->count, static_cast<uint32_t>(num_entries)));
+                for (int i = 0; i < n; ++i) {
+                    const Cqe& e = c->ring[c->head];
+                    wc[i] = e.wc;
+                    if (e.qp)
+                        e.qp->sq_retired.store(e.sq_retire, std::memory_order_release);
+                    c->head = static_cast<uint32_t>((c->head + 1) % cap);
+                }
+                c->count -= static_cast<uint32_t>(n);
+                return n;
+            }
+        }
+        drain(d);  // empty CQ: turn waiting datagrams into completions, then look again
+    }
+}
+
+int softud_req_notify_cq(ibv_cq* cq, int solicited_only) {
+    Cq* c = from_ibv(cq);
+    std::lock_guard<std::mutex> g(c->lock);
+    if (c->error)
+        return EIO;
+    c->armed = true;
+    c->solicited_only = solicited_only != 0;
+    return 0;
+}
+
+ibv_comp_channel* ibv_create_comp_channel(ibv_context* context) {
+    Context* ctx = from_ibv(context);
+    auto* ch = new (std::nothrow) Channel;
+    if (!ch) {
+        errno = ENOMEM;
+        return nullptr;
+    }
+    ch->ctx = ctx;
+    ch->ch.context = context;
+    ch->ch.fd = ::epoll_create1(EPOLL_CLOEXEC);
+    ch->evfd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (ch->ch.fd < 0 || ch->evfd < 0) {
+        int e = errno;
+        if (ch->ch.fd >= 0)
+            ::close(ch->ch.fd);
+        if (ch->evfd >= 0)
+            ::close(ch->evfd);
+        delete ch;
+        errno = e;
+        return nullptr;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = ch->evfd;
+    ::epoll_ctl(ch->ch.fd, EPOLL_CTL_ADD, ch->evfd, &ev);
+    Device* d = ctx->dev;
+    std::lock_guard<std::mutex> g(d->lock);
+    if (d->tp) {
+        epoll_event sev{};
+        sev.events = EPOLLIN;
+        sev.data.fd = d->tp->fd;
+        ::epoll_ctl(ch->ch.fd, EPOLL_CTL_ADD, d->tp->fd, &sev);
+    }
+    d->channels.push_back(ch);
+    return &ch->ch;
+}
+
+int ibv_destroy_comp_channel(ibv_comp_channel* channel) {
+    Channel* ch = from_ibv(channel);
+    Device* d = ch->ctx->dev;
+    {
+        std::lock_guard<std::mutex> g(d->lock);
+        if (channel->refcnt)
+            return EBUSY;
+        d->channels.erase(std::remove(d->channels.begin(), d->channels.end(), ch), d->channels.end());
+    }
+    ::close(ch->ch.fd);
+    ::close(ch->evfd);
+    delete ch;
+    return 0;
+}
+
+ibv_cq* ibv_create_cq(ibv_context* context, int cqe, void* cq_context, ibv_comp_channel* channel,
+                      int comp_vector) {
+    if (cqe <= 0 || static_cast<uint32_t>(cqe) > kMaxCqe || comp_vector < 0 ||
+        comp_vector >= context->num_comp_vectors) {
+        errno = EINVAL;
+        return nullptr;
+    }
+    auto* c = new (std::nothrow) Cq;
+    if (!c) {
+        errno = ENOMEM;
+        return nullptr;
+    }
+    c->ring.resize(static_cast<size_t>(cqe));
+    c->ctx = from_ibv(context);
+    c->cq.context = context;
+    c->cq.channel = channel;
+    c->cq.cq_context = cq_context;
+    c->cq.cqe = cqe;
+    pthread_mutex_init(&c->cq.mutex, nullptr);
+    pthread_cond_init(&c->cq.cond, nullptr);
+    if (channel) {
+        c->ch = from_ibv(channel);
+        std::lock_guard<std::mutex> g(c->ctx->dev->lock);
+        ++channel->refcnt;
+    }
+    return &c->cq;
+}
+
+int ibv_destroy_cq(ibv_cq* cq) {
+    Cq* c = from_ibv(cq);
+    Device* d = c->ctx->dev;
+    {
+        std::lock_guard<std::mutex> g(c->lock);
+        if (c->users)
+            return EBUSY;
+    }
+    // Wait until every event handed out by ibv_get_cq_event has been acknowledged.
+    pthread_mutex_lock(&cq->mutex);
+    while (cq->comp_events_completed != c->events_delivered)
+        pthread_cond_wait(&cq->cond, &cq->mutex);
+    pthread_mutex_unlock(&cq->mutex);
+    if (c->ch) {
+        {
+            std::lock_guard<std::mutex> g(c->ch->lock);
+            auto& ev = c->ch->events;
+            ev.erase(std::remove(ev.begin(), ev.end(), c), ev.end());
+            if (ev.empty()) {
+                uint64_t v;
+                ssize_t n = ::read(c->ch->evfd, &v, sizeof(v));
+                (void)n;
+            }
+        }
+        std::lock_guard<std::mutex> g(d->lock);
+        --c->ch->ch.refcnt;
+    }
+    {
+        // Unread CQ_ERR events must not point at freed memory.
+        std::lock_guard<std::mutex> g(c->ctx->async_lock);
+        for (auto& e : c->ctx->async_events)
+            if (e.event_type == IBV_EVENT_CQ_ERR && e.element.cq == cq)
+                e.element.cq = nullptr;
+    }
+    pthread_mutex_destroy(&cq->mutex);
+    pthread_cond_destroy(&cq->cond);
+    delete c;
+    return 0;
+}
+
+int ibv_get_cq_event(ibv_comp_channel* channel, ibv_cq** cq, void** cq_context) {
+    Channel* ch = from_ibv(channel);
+    Device* d = ch->ctx->dev;
+    for (;;) {
+        Cq* got = nullptr;
+        {
+            std::lock_guard<std::mutex> g(ch->lock);
+            if (!ch->events.empty()) {
+                got = ch->events.front();
+                ch->events.pop_front();
+                if (ch->events.empty()) {
+                    uint64_t v;
+                    ssize_t n = ::read(ch->evfd, &v, sizeof(v));
+                    (void)n;
+                }
+            }
+        }
+        if (got) {
+            pthread_mutex_lock(&got->cq.mutex);
+            ++got->events_delivered;
+            pthread_mutex_unlock(&got->cq.mutex);
+            *cq = &got->cq;
+            *cq_context = got->cq.cq_context;
+            return 0;
+        }
+        if (drain(d))
+            continue;  // datagrams were processed: maybe an event now
+        if (nonblocking(channel->fd)) {
+            errno = EAGAIN;
+            return -1;
+        }
+        pollfd p{channel->fd, POLLIN, 0};
+        if (::poll(&p, 1, -1) < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+void ibv_ack_cq_events(ibv_cq* cq, unsigned int nevents) {
+    pthread_mutex_lock(&cq->mutex);
+    cq->comp_events_completed += nevents;
+    pthread_cond_broadcast(&cq->cond);
+    pthread_mutex_unlock(&cq->mutex);
+}
+
+}  // extern "C"
