@@ -3,24 +3,176 @@
 
 SOFTUD_RUN=${SOFTUD_RUN:-$RDMAUD_BUILD/lib/softud/softud-run}
 
-# require_softud: skip unless softud-run exists and serves a verbs device.
-require_softud() {
-    [ -x "$SOFTUD_RUN" ] || skip "softud-run not built ($SOFTUD_RUN)"
-    timeout -k 5 20 "$SOFTUD_RUN" --dev softud0=127.0.0.2 -- ibv_devinfo >"$TEST_TMP/devinfo.log" 2>&1 ||
-        { cat "$TEST_TMP/devinfo.log"; skip "ibv_devinfo does not work under softud-run yet"; }
+# How softud is brought in: softud-run when it exists, else the drop-in library
+# from the build tree with SOFTUD_DEVICES (what softud-run sets up).
+softud_env() { # DEVSPEC -> prints a command prefix
+    local devspec=$1
+    if [ -x "$SOFTUD_RUN" ]; then
+        local d out=("$SOFTUD_RUN")
+        IFS=',' read -ra d <<<"$devspec"
+        for x in "${d[@]}"; do out+=(--dev "$x"); done
+        echo "${out[@]} --"
+    else
+        echo "env LD_LIBRARY_PATH=$RDMAUD_BUILD/lib/softud SOFTUD_DEVICES=$devspec"
+    fi
+}
+
+# softud_available: skip unless a softud device answers ibv_devinfo.
+softud_available() {
+    if [ ! -x "$SOFTUD_RUN" ] && [ ! -e "$RDMAUD_BUILD/lib/softud/libibverbs.so.1" ]; then
+        skip "softud is not built in $RDMAUD_BUILD"
+    fi
+    # shellcheck disable=SC2046
+    timeout -k 5 20 $(softud_env softud0=127.0.0.2) ibv_devinfo >"$TEST_TMP/devinfo.log" 2>&1 &&
+        grep -q "hca_id:.*softud0" "$TEST_TMP/devinfo.log" ||
+        { cat "$TEST_TMP/devinfo.log"; skip "ibv_devinfo does not work on softud yet"; }
+}
+
+# ---- interactive testpmd instances driven through a FIFO ---------------------
+declare -A TP_PID TP_FD TP_LOG
+TP_NETNS=""
+
+tp_cleanup() {
+    local n
+    for n in "${!TP_PID[@]}"; do
+        kill -INT "${TP_PID[$n]}" 2>/dev/null || true
+    done
+    sleep 1
+    for n in "${!TP_PID[@]}"; do
+        kill -KILL "${TP_PID[$n]}" 2>/dev/null || true
+    done
+    [ -n "$TP_NETNS" ] && ip netns del "$TP_NETNS" 2>/dev/null
+    cleanup_test
+}
+trap tp_cleanup EXIT
+
+# tp_netns: run every following tp_start inside a fresh network namespace.
+tp_netns() {
+    TP_NETNS="rdmaudt$$"
+    ip netns add "$TP_NETNS" || skip "cannot create a network namespace"
+    ip -n "$TP_NETNS" link set lo up
+}
+
+# tp_start NAME DEVSPEC EAL_AND_TESTPMD_ARGS... : start dpdk-testpmd -i in the background.
+tp_start() {
+    local name=$1 devspec=$2
+    shift 2
+    local fifo=$TEST_TMP/$name.in log=$TEST_TMP/$name.log ns=()
+    mkdir -p "$TEST_TMP/stat"
+    mkfifo "$fifo"
+    TP_LOG[$name]=$log
+    [ -n "$TP_NETNS" ] && ns=(ip netns exec "$TP_NETNS")
+    # shellcheck disable=SC2046
+    timeout -s INT -k 10 120 "${ns[@]}" env SOFTUD_STAT_DIR="$TEST_TMP/stat" SOFTUD_QUIET=1 \
+        $(softud_env "$devspec") stdbuf -oL dpdk-testpmd -d "$RDMAUD_PMD" --no-pci \
+        --file-prefix="$TEST_PREFIX$name" --log-level=pmd.net.rdmaud:info "$@" <"$fifo" >"$log" 2>&1 &
+    TP_PID[$name]=$!
+    exec {fd}>"$fifo"
+    TP_FD[$name]=$fd
+    tp_wait "$name" "testpmd> " 30
+}
+
+# tp_cmd NAME COMMAND: type a testpmd command.
+tp_cmd() { echo "$2" >&"${TP_FD[$1]}"; }
+
+# tp_wait NAME PATTERN [SECONDS]: wait until the log has PATTERN (fixed string).
+tp_wait() {
+    local name=$1 pat=$2 secs=${3:-20} i
+    for ((i = 0; i < secs * 10; i++)); do
+        grep -qF -- "$pat" "${TP_LOG[$name]}" 2>/dev/null && return 0
+        kill -0 "${TP_PID[$name]}" 2>/dev/null || { cat "${TP_LOG[$name]}"; fail "$name exited waiting for '$pat'"; }
+        sleep 0.1
+    done
+    cat "${TP_LOG[$name]}"
+    fail "$name: no '$pat' after ${secs}s"
+}
+
+# tp_count NAME PATTERN: occurrences of PATTERN (fixed string) in the log so far.
+tp_count() { grep -cF -- "$2" "${TP_LOG[$1]}" 2>/dev/null || true; }
+
+# tp_wait_more NAME PATTERN BEFORE [SECONDS]: wait until PATTERN occurs more than BEFORE times.
+tp_wait_more() {
+    local name=$1 pat=$2 before=$3 secs=${4:-20} i
+    for ((i = 0; i < secs * 10; i++)); do
+        [ "$(tp_count "$name" "$pat")" -gt "$before" ] && return 0
+        kill -0 "${TP_PID[$name]}" 2>/dev/null || { cat "${TP_LOG[$name]}"; fail "$name exited waiting for '$pat'"; }
+        sleep 0.1
+    done
+    cat "${TP_LOG[$name]}"
+    fail "$name: no new '$pat' after ${secs}s"
+}
+
+# tp_run NAME COMMAND: type a command and wait until testpmd has executed it.
+tp_run() {
+    local before
+    before=$(tp_count "$1" "Infos for port 0")
+    tp_cmd "$1" "$2"
+    tp_cmd "$1" "show port info 0"
+    tp_wait_more "$1" "Infos for port 0" "$before" 20
+    sleep 0.2
+}
+
+# tp_quit NAME: quit and wait for a clean exit.
+tp_quit() {
+    local name=$1 rc=0
+    tp_cmd "$name" "quit"
+    exec {TP_FD[$name]}>&-
+    wait "${TP_PID[$name]}" || rc=$?
+    unset "TP_PID[$name]"
+    grep -q "Bye" "${TP_LOG[$name]}" || { cat "${TP_LOG[$name]}"; fail "$name did not exit cleanly (rc $rc)"; }
+}
+
+# tp_stat NAME FIELD: last value printed for FIELD ("RX-packets", "tx_drop_unknown_mac", ...).
+tp_stat() {
+    local v
+    v=$(grep -oE -- "(^| )$2: +[0-9]+" "${TP_LOG[$1]}" | tail -1 | grep -oE '[0-9]+$')
+    echo "${v:-0}"
+}
+
+# tp_snapshot NAME: print port stats and xstats into the log (tp_stat reads the last ones).
+tp_snapshot() {
+    local before
+    before=$(tp_count "$1" "rx_wrs_per_doorbell_x100")
+    tp_cmd "$1" "show port stats 0"
+    tp_cmd "$1" "show port xstats 0"
+    tp_wait_more "$1" "rx_wrs_per_doorbell_x100" "$before" 10
+    sleep 0.3
+}
+
+# softud_counter DEVICE NAME: a counter from softud's published counter file.
+softud_counter() {
+    /usr/bin/python3 - "$TEST_TMP/stat/$1.counters" "$2" <<'PY'
+import struct, sys
+path, want = sys.argv[1], sys.argv[2]
+with open(path, "rb") as f:
+    data = f.read()
+magic, version, count, esz = struct.unpack_from("<8sIII", data, 0)
+assert magic == b"SOFTUDC1", magic
+for i in range(count):
+    off = 64 + i * esz
+    name = data[off:off + 40].rstrip(b"\0").decode()
+    if name == want:
+        print(struct.unpack_from("<Q", data, off + 40)[0])
+        break
+else:
+    sys.exit(f"no counter {want} in {path}")
+PY
 }
 
 # run_testpmd_on DEVSPEC LOG STDIN_TEXT EAL_ARGS... -- TESTPMD_ARGS...
-# dpdk-testpmd under softud-run with the softud devices in DEVSPEC
-# ("softud0=127.0.0.2[,softud1=127.0.0.3]"), bounded in time.
+# dpdk-testpmd on the softud devices in DEVSPEC ("softud0=127.0.0.2[,softud1=...]"),
+# bounded in time.
 run_testpmd_on() {
-    local devspec=$1 log=$2 input=$3
+    local devspec=$1 log=$2 input=$3 rc=0
     shift 3
-    local devs=() d rc=0
-    IFS=',' read -ra d <<<"$devspec"
-    for x in "${d[@]}"; do devs+=(--dev "$x"); done
-    printf '%b' "$input" | timeout -s INT -k 10 60 "$SOFTUD_RUN" "${devs[@]}" -- dpdk-testpmd \
-        -d "$RDMAUD_PMD" --no-pci --file-prefix="$TEST_PREFIX" --log-level=pmd.net.rdmaud:info "$@" \
-        >"$log" 2>&1 || rc=$?
+    # shellcheck disable=SC2046
+    printf '%b' "$input" | timeout -s INT -k 10 60 env SOFTUD_QUIET=1 $(softud_env "$devspec") \
+        dpdk-testpmd -d "$RDMAUD_PMD" --no-pci --file-prefix="$TEST_PREFIX" \
+        --log-level=pmd.net.rdmaud:info "$@" >"$log" 2>&1 || rc=$?
     return $rc
+}
+
+expect_eq() { # LABEL GOT WANT
+    [ "$2" = "$3" ] || fail "$1: got $2, expected $3"
+    echo "ok: $1 = $2"
 }

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/testpmd_common.sh"
 mode=${1:?usage: testpmd_probe.sh huge|nohuge}
-require_softud
+softud_available
 [ "$mode" = huge ] && ensure_hugepages 256
 
 mac=02:aa:bb:cc:dd:01
