@@ -50,7 +50,7 @@ int CounterBlock::publish(const std::string& dir, const std::string& device) noe
     auto* e = reinterpret_cast<CounterEntry*>(hdr + 1);
     for (size_t i = 0; i < kCounterCount; ++i) {
         std::strncpy(e[i].name, kCounterNames[i], kCounterNameLen - 1);
-        e[i].value = __atomic_load_n(&local_[i].value, __ATOMIC_RELAXED);
+        e[i].value = 0;  // a file counts from the moment the device's socket is bound
     }
     map_ = m;
     map_len_ = len;
@@ -65,7 +65,11 @@ void CounterBlock::unpublish() noexcept {
     for (size_t i = 0; i < kCounterCount; ++i)
         local_[i].value = __atomic_load_n(&e[i].value, __ATOMIC_RELAXED);
     entries_.store(local_, std::memory_order_release);
-    // Keep the mapping: a racing add() may still hold the old pointer. The file stays readable.
+    // Called when the device's last context closes: no verb of the device can run any more.
+    // The file keeps its final values for softud-stat.
+    ::munmap(map_, map_len_);
+    map_ = nullptr;
+    map_len_ = 0;
 }
 
 }  // namespace softud

@@ -80,7 +80,8 @@ public:
         return __atomic_load_n(&entries_.load(std::memory_order_acquire)[static_cast<size_t>(c)].value,
                                __ATOMIC_RELAXED);
     }
-    // Creates/resets the file (if `dir` is non-empty) and switches to it. Returns 0 or -errno.
+    // Creates/resets the file (if `dir` is non-empty) and switches to it, counting from zero.
+    // Returns 0 or -errno.
     int publish(const std::string& dir, const std::string& device) noexcept;
     void unpublish() noexcept;
 
