@@ -3,7 +3,9 @@
 # on softud1 (127.0.0.3), each with the other as a static peer, inside a network
 # namespace the test creates. Frame counts are conserved: every frame A's port
 # sends is received by B's port or counted in a drop counter.
-# Arguments: SCENARIO (rxonly|macswap|io|txonly|bcast|multiseg|oversize) [huge|nohuge]
+# Arguments: SCENARIO (rxonly|macswap|io|txonly|bcast|multiseg|oversize|ib) [huge|nohuge]
+# ib: both devices on softud's InfiniBand link layer, peers addressed by LID (no GRH),
+# traffic as in macswap.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/testpmd_common.sh"
 scenario=${1:?usage: testpmd_2proc.sh SCENARIO [huge|nohuge]}
@@ -17,15 +19,18 @@ MAC_B=02:00:00:00:00:0b
 QPN=0x11 # softud numbers a process's QPs from 0x11: each port's queue 0
 memargs() { if [ "$mem" = huge ]; then echo "--huge-unlink -m 256"; else echo "--no-huge -m 512"; fi; }
 a_extra=() b_extra=()
+dev_a=softud0=127.0.0.2 dev_b=softud1=127.0.0.3
+addr_a=127.0.0.2 addr_b=127.0.0.3
 case $scenario in
 multiseg) a_extra=(--tx-offloads=0x8000) ;;
+ib) dev_a=$dev_a:ib dev_b=$dev_b:ib addr_a=2 addr_b=3 ;; # LID = low 16 bits of the address
 esac
 # A: main lcore 0, forwarding on 1; B the other way round: both busy-poll without sharing a CPU.
-tp_start A softud0=127.0.0.2 -l 0,1 --main-lcore 0 $(memargs) \
-    --vdev="net_rdmaud0,dev=softud0,mac=$MAC_A,peers=$MAC_B@127.0.0.3/$QPN" \
+tp_start A "$dev_a" -l 0,1 --main-lcore 0 $(memargs) \
+    --vdev="net_rdmaud0,dev=softud0,mac=$MAC_A,peers=$MAC_B@$addr_b/$QPN" \
     -- -i --total-num-mbufs=8192 --rxd=1024 --txd=512 --eth-peer=0,$MAC_B "${a_extra[@]}"
-tp_start B softud1=127.0.0.3 -l 0,1 --main-lcore 1 $(memargs) \
-    --vdev="net_rdmaud0,dev=softud1,mac=$MAC_B,peers=$MAC_A@127.0.0.2/$QPN" \
+tp_start B "$dev_b" -l 0,1 --main-lcore 1 $(memargs) \
+    --vdev="net_rdmaud0,dev=softud1,mac=$MAC_B,peers=$MAC_A@$addr_a/$QPN" \
     -- -i --total-num-mbufs=8192 --rxd=1024 --txd=512 --eth-peer=0,$MAC_A "${b_extra[@]}"
 grep -q "qpn $QPN," "${TP_LOG[A]}" && grep -q "qpn $QPN," "${TP_LOG[B]}" ||
     { cat "${TP_LOG[A]}"; fail "queue 0 is not QPN $QPN: the static peers point nowhere"; }
@@ -35,6 +40,9 @@ b_mode=rxonly a_mode=io
 case $scenario in
 rxonly) ;;
 macswap) b_mode=macswap; bursts=4 ;;
+ib) b_mode=macswap; bursts=4
+    grep -q "InfiniBand lid 0x2, qpn" "${TP_LOG[A]}" && grep -q "InfiniBand lid 0x3, qpn" "${TP_LOG[B]}" ||
+        fail "ports are not on InfiniBand LID routing" ;;
 io) b_mode=io; bursts=4 ;;
 txonly) a_mode=txonly ;;
 bcast) tp_run A "set eth-peer 0 ff:ff:ff:ff:ff:ff" ;;
@@ -83,7 +91,7 @@ case $scenario in
 rxonly)
     expect_eq "A TX-packets" "$a_tx" "$frames"
     expect_eq "B RX-packets" "$b_rx" "$frames" ;;
-macswap)
+macswap | ib)
     expect_eq "A TX-packets" "$a_tx" "$frames"
     expect_eq "B RX-packets" "$b_rx" "$frames"
     expect_eq "B TX-packets (swapped back)" "$b_tx" "$frames"

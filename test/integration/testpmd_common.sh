@@ -23,7 +23,7 @@ softud_available() {
         skip "softud is not built in $RDMAUD_BUILD"
     fi
     # shellcheck disable=SC2046
-    timeout -k 5 20 $(softud_env softud0=127.0.0.2) ibv_devinfo >"$TEST_TMP/devinfo.log" 2>&1 &&
+    timeout -k 5 20 unshare -n -- $(softud_env softud0=127.0.0.2) ibv_devinfo >"$TEST_TMP/devinfo.log" 2>&1 &&
         grep -q "hca_id:.*softud0" "$TEST_TMP/devinfo.log" ||
         { cat "$TEST_TMP/devinfo.log"; skip "ibv_devinfo does not work on softud yet"; }
 }
@@ -161,13 +161,13 @@ PY
 
 # run_testpmd_on DEVSPEC LOG STDIN_TEXT EAL_ARGS... -- TESTPMD_ARGS...
 # dpdk-testpmd on the softud devices in DEVSPEC ("softud0=127.0.0.2[,softud1=...]"),
-# bounded in time.
+# bounded in time, in a private network namespace (no clash over 127.0.0.x:4791).
 run_testpmd_on() {
     local devspec=$1 log=$2 input=$3 rc=0
     shift 3
     # shellcheck disable=SC2046
-    printf '%b' "$input" | timeout -s INT -k 10 60 env SOFTUD_QUIET=1 $(softud_env "$devspec") \
-        dpdk-testpmd -d "$RDMAUD_PMD" --no-pci --file-prefix="$TEST_PREFIX" \
+    printf '%b' "$input" | timeout -s INT -k 10 60 unshare -n -- bash -c 'ip link set lo up && exec "$@"' _ \
+        env SOFTUD_QUIET=1 $(softud_env "$devspec") dpdk-testpmd -d "$RDMAUD_PMD" --no-pci --file-prefix="$TEST_PREFIX" \
         --log-level=pmd.net.rdmaud:info "$@" >"$log" 2>&1 || rc=$?
     return $rc
 }
