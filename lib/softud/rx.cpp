@@ -55,7 +55,13 @@ Counter parse_drop(wire::ParseResult r) {
     return r == wire::ParseResult::bad_icrc ? Counter::drop_icrc : Counter::drop_malformed;
 }
 
-void deliver(Device* d, Transport* tp, unsigned i) {
+// Per-batch state: the last QP looked up (QPs cannot go away while the drain lock is held).
+struct BatchCache {
+    uint32_t qpn = ~0u;
+    Qp* qp = nullptr;
+};
+
+void deliver(Device* d, Transport* tp, unsigned i, BatchCache& cache) {
     CounterBlock& ctr = d->ctr;
     const mmsghdr& mm = tp->rx_msgs[i];
     msghdr h = mm.msg_hdr;
@@ -95,11 +101,13 @@ void deliver(Device* d, Transport* tp, unsigned i) {
             return;
         }
     }
-    Qp* qp;
-    {
+    Qp* qp = cache.qp;
+    if (p.ud.dest_qpn != cache.qpn) {
         std::lock_guard<std::mutex> g(d->lock);
         auto it = d->qps.find(p.ud.dest_qpn);
         qp = it == d->qps.end() ? nullptr : it->second;
+        cache.qpn = p.ud.dest_qpn;
+        cache.qp = qp;
     }
     if (!qp) {
         ctr.add(Counter::drop_unknown_qpn);
@@ -195,8 +203,9 @@ bool drain(Device* d) noexcept {
     int n = ::recvmmsg(tp->fd, tp->rx_msgs, kRxBatch, MSG_DONTWAIT, nullptr);
     if (n > 0) {
         d->ctr.add(Counter::recvmmsg_calls);
+        BatchCache cache;
         for (int i = 0; i < n; ++i)
-            deliver(d, tp, static_cast<unsigned>(i));
+            deliver(d, tp, static_cast<unsigned>(i), cache);
     }
     tp->drain_lock.unlock();
     return n > 0;
