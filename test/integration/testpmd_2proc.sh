@@ -4,30 +4,42 @@
 # namespace the test creates. Frame counts are conserved: every frame A's port
 # sends is received by B's port or counted in a drop counter.
 # Arguments: SCENARIO (rxonly|macswap|io|txonly|bcast|multiseg|oversize|ib) [huge|nohuge]
-# ib: both devices on softud's InfiniBand link layer, peers addressed by LID (no GRH),
-# traffic as in macswap.
+#   rxonly, txonly, flowgen: A generates, B only receives
+#   io, mac, macswap: A sends a first burst, B forwards it (io: to its own MAC, dropped;
+#                     mac/macswap: back to A, whose io forwarding then drops it: unknown MAC)
+#   bcast, multiseg, oversize: A sends broadcast / 3-segment / larger-than-MTU frames
+#   ib: both devices on softud's InfiniBand link layer, peers addressed by LID (no GRH),
+#       traffic as in macswap
+#   hosts: A and B in two network namespaces joined by a veth pair (10.99.0.1/.2),
+#       traffic as in macswap
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/testpmd_common.sh"
 scenario=${1:?usage: testpmd_2proc.sh SCENARIO [huge|nohuge]}
 mem=${2:-nohuge}
 softud_available
 [ "$mem" = huge ] && ensure_hugepages 512
-tp_netns
+if [ "$scenario" = hosts ]; then
+    tp_hosts 10.99.0.1 10.99.0.2
+else
+    tp_netns
+fi
 
 MAC_A=02:00:00:00:00:0a
 MAC_B=02:00:00:00:00:0b
 QPN=0x11 # softud numbers a process's QPs from 0x11: each port's queue 0
 memargs() { if [ "$mem" = huge ]; then echo "--huge-unlink -m 256"; else echo "--no-huge -m 512"; fi; }
-a_extra=() b_extra=()
+a_extra=() b_extra=() a_extra_peer=""
 dev_a=softud0=127.0.0.2 dev_b=softud1=127.0.0.3
 addr_a=127.0.0.2 addr_b=127.0.0.3
 case $scenario in
 multiseg) a_extra=(--tx-offloads=0x8000) ;;
 ib) dev_a=$dev_a:ib dev_b=$dev_b:ib addr_a=2 addr_b=3 ;; # LID = low 16 bits of the address
+flowgen) a_extra_peer=";00:01:02:03:04:01@127.0.0.3/$QPN" ;; # testpmd 22.11 flowgen's fixed dst MAC
+hosts) dev_a=softud0=10.99.0.1 dev_b=softud1=10.99.0.2 addr_a=10.99.0.1 addr_b=10.99.0.2 ;;
 esac
 # A: main lcore 0, forwarding on 1; B the other way round: both busy-poll without sharing a CPU.
 tp_start A "$dev_a" -l 0,1 --main-lcore 0 $(memargs) \
-    --vdev="net_rdmaud0,dev=softud0,mac=$MAC_A,peers=$MAC_B@$addr_b/$QPN" \
+    --vdev="net_rdmaud0,dev=softud0,mac=$MAC_A,peers=$MAC_B@$addr_b/$QPN$a_extra_peer" \
     -- -i --total-num-mbufs=8192 --rxd=1024 --txd=512 --eth-peer=0,$MAC_B "${a_extra[@]}"
 tp_start B "$dev_b" -l 0,1 --main-lcore 1 $(memargs) \
     --vdev="net_rdmaud0,dev=softud1,mac=$MAC_B,peers=$MAC_A@$addr_a/$QPN" \
@@ -39,7 +51,9 @@ bursts=16 # 16 x 32 = 512 frames, fewer than B's 1024 posted receives: no device
 b_mode=rxonly a_mode=io
 case $scenario in
 rxonly) ;;
-macswap) b_mode=macswap; bursts=4 ;;
+macswap | hosts) b_mode=macswap; bursts=4 ;;
+mac) b_mode=mac; bursts=4 ;;
+flowgen) a_mode=flowgen ;;
 ib) b_mode=macswap; bursts=4
     grep -q "InfiniBand lid 0x2, qpn" "${TP_LOG[A]}" && grep -q "InfiniBand lid 0x3, qpn" "${TP_LOG[B]}" ||
         fail "ports are not on InfiniBand LID routing" ;;
@@ -53,7 +67,7 @@ esac
 tp_run B "set fwd $b_mode"
 tp_run B "start"
 tp_run A "set fwd $a_mode"
-if [ "$a_mode" = txonly ]; then
+if [ "$a_mode" = txonly ] || [ "$a_mode" = flowgen ]; then
     tp_run A "start"
     sleep 3
 else
@@ -91,7 +105,7 @@ case $scenario in
 rxonly)
     expect_eq "A TX-packets" "$a_tx" "$frames"
     expect_eq "B RX-packets" "$b_rx" "$frames" ;;
-macswap | ib)
+macswap | ib | mac | hosts)
     expect_eq "A TX-packets" "$a_tx" "$frames"
     expect_eq "B RX-packets" "$b_rx" "$frames"
     expect_eq "B TX-packets (swapped back)" "$b_tx" "$frames"
@@ -103,8 +117,8 @@ io)
     expect_eq "B RX-packets" "$b_rx" "$frames"
     expect_eq "B TX-packets" "$b_tx" "0"
     expect_eq "B tx_drop_unknown_mac (B's own MAC is no peer)" "$(tp_stat B tx_drop_unknown_mac)" "$frames" ;;
-txonly)
-    [ "$a_tx" -gt 1000 ] || fail "txonly sent only $a_tx frames"
+txonly | flowgen)
+    [ "$a_tx" -gt 1000 ] || fail "$scenario sent only $a_tx frames"
     # Conservation: what softud sent arrived at B, or B's device counted it (no receive posted).
     lost=$((sd_a_tx - sd_b_rx - sd_b_norecv))
     kdrops=$(ip netns exec "$TP_NETNS" awk '/^Udp: [0-9]/{print $6}' /proc/net/snmp)

@@ -29,8 +29,9 @@ softud_available() {
 }
 
 # ---- interactive testpmd instances driven through a FIFO ---------------------
-declare -A TP_PID TP_FD TP_LOG
+declare -A TP_PID TP_FD TP_LOG TP_NS
 TP_NETNS=""
+TP_HOSTS=()
 
 tp_cleanup() {
     local n
@@ -42,6 +43,8 @@ tp_cleanup() {
         kill -KILL "${TP_PID[$n]}" 2>/dev/null || true
     done
     [ -n "$TP_NETNS" ] && ip netns del "$TP_NETNS" 2>/dev/null
+    for n in "${TP_HOSTS[@]}"; do ip netns del "$n" 2>/dev/null; done
+    [ -n "${KEEP_LOGS:-}" ] && cp "$TEST_TMP"/*.log "$KEEP_LOGS"/ 2>/dev/null
     cleanup_test
 }
 trap tp_cleanup EXIT
@@ -53,6 +56,21 @@ tp_netns() {
     ip -n "$TP_NETNS" link set lo up
 }
 
+# tp_hosts ADDR_A ADDR_B: two namespaces ("hosts") joined by a veth pair, with
+# ADDR_A/24 and ADDR_B/24; instances A and B then start in one each.
+tp_hosts() {
+    local a=rdmaudA$$ b=rdmaudB$$
+    ip netns add "$a" && ip netns add "$b" || skip "cannot create network namespaces"
+    TP_HOSTS=("$a" "$b")
+    ip link add "rdv$$a" netns "$a" type veth peer name "rdv$$b" netns "$b" || fail "veth pair"
+    ip -n "$a" addr add "$1/24" dev "rdv$$a"
+    ip -n "$b" addr add "$2/24" dev "rdv$$b"
+    ip -n "$a" link set "rdv$$a" up; ip -n "$a" link set lo up
+    ip -n "$b" link set "rdv$$b" up; ip -n "$b" link set lo up
+    TP_NS[A]=$a
+    TP_NS[B]=$b
+}
+
 # tp_start NAME DEVSPEC EAL_AND_TESTPMD_ARGS... : start dpdk-testpmd -i in the background.
 tp_start() {
     local name=$1 devspec=$2
@@ -62,6 +80,7 @@ tp_start() {
     mkfifo "$fifo"
     TP_LOG[$name]=$log
     [ -n "$TP_NETNS" ] && ns=(ip netns exec "$TP_NETNS")
+    [ -n "${TP_NS[$name]:-}" ] && ns=(ip netns exec "${TP_NS[$name]}")
     # shellcheck disable=SC2046
     timeout -s INT -k 10 120 "${ns[@]}" env SOFTUD_STAT_DIR="$TEST_TMP/stat" SOFTUD_QUIET=1 \
         $(softud_env "$devspec") stdbuf -oL dpdk-testpmd -d "$RDMAUD_PMD" --no-pci \
