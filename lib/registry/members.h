@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-// The namespace membership set and its strict codec. One memcached value per namespace, updated
+// The namespace membership set and its strict codec. One memcached value per shard (keys.h), updated
 // only by read-modify-write with gets + cas (registry.cpp), so concurrent joins never lose each
 // other. Each member carries its own expiry (Unix seconds): memcached cannot expire parts of a
 // value, so a crashed member is dropped by the next writer or ignored by readers once expired.

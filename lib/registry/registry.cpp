@@ -6,6 +6,7 @@
 
 #include <libmemcached/memcached.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -308,8 +309,8 @@ Status Registry::resolve_name(std::string_view name, EndpointRecord* out) noexce
 }
 
 template <class Update>
-Status Registry::update_members(Update&& update, const char* op) noexcept {
-    const std::string key = members_key(cfg_.ns);
+Status Registry::update_members(const Mac& mac, Update&& update, const char* op) noexcept {
+    const std::string key = members_key(cfg_.ns, member_shard(mac));
     const char* kp = key.data();
     const size_t kl = key.size();
     std::minstd_rand jitter(static_cast<uint32_t>(unix_ms()) ^ static_cast<uint32_t>(reinterpret_cast<uintptr_t>(this)));
@@ -359,14 +360,14 @@ Status Registry::join(const Mac& mac, uint32_t ttl_s) noexcept {
     if (!valid_unicast_mac(mac))
         return Status::error(Errc::invalid_argument, "join: " + format_mac(mac) + " is not a unicast MAC");
     const uint32_t now = unix_s();
-    return update_members([&](std::vector<Member>* s) { return members_join(s, mac, now + ttl_s, now); },
+    return update_members(mac, [&](std::vector<Member>* s) { return members_join(s, mac, now + ttl_s, now); },
                           "join");
 }
 
 Status Registry::leave(const Mac& mac) noexcept {
     const uint32_t now = unix_s();
     return update_members(
-        [&](std::vector<Member>* s) {
+        mac, [&](std::vector<Member>* s) {
             members_leave(s, mac, now);
             return true;
         },
@@ -374,23 +375,39 @@ Status Registry::leave(const Mac& mac) noexcept {
 }
 
 Status Registry::members(std::vector<Member>* out) noexcept {
-    const std::string key = members_key(cfg_.ns);
-    std::vector<uint8_t> v;
-    Status st = get_raw(key, &v);
-    if (st.code == Errc::not_found) {
-        out->clear();
-        return Status::success();
+    // All shards in one mget. A missing shard is an empty one; a corrupt shard is an error.
+    std::vector<std::string> keys(kMemberShards);
+    std::vector<const char*> kp(kMemberShards);
+    std::vector<size_t> kl(kMemberShards);
+    for (uint32_t i = 0; i < kMemberShards; i++) {
+        keys[i] = members_key(cfg_.ns, i);
+        kp[i] = keys[i].data();
+        kl[i] = keys[i].size();
     }
-    if (!st)
-        return st;
-    std::vector<Member> set;
-    const RejectCause cause = decode_members(v, &set);
-    if (cause != RejectCause::none)
-        return Status::reject(cause, "membership set " + key + " rejected: " + reject_cause_name(cause));
+    memcached_return_t rc = memcached_mget(mc_, kp.data(), kl.data(), kMemberShards);
+    if (rc != MEMCACHED_SUCCESS)
+        return failure(rc, "mget", keys[0]);
+    std::vector<Member> all;
+    Status bad;
+    memcached_result_st* res;
+    while ((res = memcached_fetch_result(mc_, nullptr, &rc)) != nullptr) {
+        std::vector<Member> shard;
+        const RejectCause cause =
+            decode_members(as_bytes(memcached_result_value(res), memcached_result_length(res)), &shard);
+        if (cause != RejectCause::none && bad.ok())
+            bad = Status::reject(cause, "membership set " +
+                                            std::string(memcached_result_key_value(res), memcached_result_key_length(res)) +
+                                            " rejected: " + reject_cause_name(cause));
+        all.insert(all.end(), shard.begin(), shard.end());
+        memcached_result_free(res);
+    }
+    if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
+        return failure(rc, "mget", keys[0]);  // a shard we could not read: the set is incomplete
     const uint32_t now = unix_s();
-    std::erase_if(set, [now](const Member& m) { return m.expires_s <= now; });
-    *out = std::move(set);
-    return Status::success();
+    std::erase_if(all, [now](const Member& m) { return m.expires_s <= now; });
+    std::sort(all.begin(), all.end(), [](const Member& x, const Member& y) { return x.mac < y.mac; });
+    *out = std::move(all);
+    return bad.ok() ? Status::success() : bad;
 }
 
 Status Registry::list(std::vector<EndpointRecord>* out, std::vector<Lookup>* problems) noexcept {
@@ -467,10 +484,12 @@ Status Registry::purge(size_t* removed) noexcept {
         else if (rc != MEMCACHED_NOTFOUND)
             return failure(rc, "delete", ek);
     }
-    const std::string key = members_key(cfg_.ns);
-    const memcached_return_t rc = memcached_delete(mc_, key.data(), key.size(), 0);
-    if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
-        return failure(rc, "delete", key);
+    for (uint32_t i = 0; i < kMemberShards; i++) {
+        const std::string key = members_key(cfg_.ns, i);
+        const memcached_return_t rc = memcached_delete(mc_, key.data(), key.size(), 0);
+        if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
+            return failure(rc, "delete", key);
+    }
     return Status::success();
 }
 

@@ -50,7 +50,8 @@ public:
     Status resolve_many(std::span<const Mac> macs, std::vector<Lookup>* out) noexcept;
     Status resolve_name(std::string_view name, EndpointRecord* out) noexcept;
 
-    // Unexpired members of the namespace, sorted by MAC.
+    // Unexpired members of the namespace, sorted by MAC (all shards; rejected if one is corrupt,
+    // with the members of the others still in `out`).
     Status members(std::vector<Member>* out) noexcept;
     Status join(const Mac& mac, uint32_t ttl_s) noexcept;
     Status leave(const Mac& mac) noexcept;
@@ -70,7 +71,7 @@ private:
     Status decode_for(std::span<const uint8_t> v, const Mac& mac, const std::string& key,
                       EndpointRecord* out) noexcept;
     template <class Update>
-    Status update_members(Update&& update, const char* op) noexcept;
+    Status update_members(const Mac& mac, Update&& update, const char* op) noexcept;
 
     RegistryConfig cfg_;
     memcached_st* mc_ = nullptr;

@@ -193,7 +193,17 @@ TEST(RegistryKeys, Layout) {
     const Mac m = {0x02, 0, 0, 0, 0, 0x0a};
     EXPECT_EQ(endpoint_key("lab", m), "rdmaud:lab:ep:02:00:00:00:00:0a");
     EXPECT_EQ(name_key("lab", "node-1"), "rdmaud:lab:name:node-1");
-    EXPECT_EQ(members_key("lab"), "rdmaud:lab:members");
+    EXPECT_EQ(members_key("lab", 0), "rdmaud:lab:members:00");
+    EXPECT_EQ(members_key("lab", 63), "rdmaud:lab:members:3f");
+    // Shards: stable for a MAC, and sequential MACs spread over all of them.
+    EXPECT_EQ(member_shard(m), member_shard(Mac{0x02, 0, 0, 0, 0, 0x0a}));
+    std::set<uint32_t> used;
+    for (uint32_t i = 0; i < 1000; i++) {
+        const uint32_t s = member_shard({0x02, 0, 0, 0, uint8_t(i >> 8), uint8_t(i)});
+        EXPECT_LT(s, kMemberShards);
+        used.insert(s);
+    }
+    EXPECT_EQ(used.size(), size_t(kMemberShards));
     EXPECT_TRUE(valid_namespace("lab.1_x-2"));
     EXPECT_FALSE(valid_namespace(""));
     EXPECT_FALSE(valid_namespace("a:b"));
