@@ -26,20 +26,23 @@ CounterBlock::~CounterBlock() { unpublish(); }
 int CounterBlock::publish(const std::string& dir, const std::string& device) noexcept {
     if (dir.empty() || map_)
         return 0;
+    // A fresh file renamed over the old one: another process that published the same device
+    // name keeps its own (now unlinked) mapping instead of seeing it truncated (SIGBUS).
     std::string path = dir + "/" + device + ".counters";
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    std::string tmp = path + "." + std::to_string(::getpid()) + ".tmp";
+    int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
     size_t len = sizeof(CounterFileHeader) + kCounterCount * sizeof(CounterEntry);
-    if (::ftruncate(fd, 0) != 0 || ::ftruncate(fd, static_cast<off_t>(len)) != 0) {
-        int e = errno;
-        ::close(fd);
-        return -e;
-    }
-    void* m = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* m = MAP_FAILED;
+    if (::ftruncate(fd, static_cast<off_t>(len)) == 0)
+        m = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int err = m == MAP_FAILED ? errno : 0;
     ::close(fd);
-    if (m == MAP_FAILED)
-        return -errno;
+    if (err != 0) {
+        ::unlink(tmp.c_str());
+        return -err;
+    }
     auto* hdr = static_cast<CounterFileHeader*>(m);
     std::memcpy(hdr->magic, kCounterMagic, sizeof(hdr->magic));
     hdr->version = kCounterVersion;
@@ -51,6 +54,12 @@ int CounterBlock::publish(const std::string& dir, const std::string& device) noe
     for (size_t i = 0; i < kCounterCount; ++i) {
         std::strncpy(e[i].name, kCounterNames[i], kCounterNameLen - 1);
         e[i].value = 0;  // a file counts from the moment the device's socket is bound
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {  // readers see a complete header
+        err = errno;
+        ::munmap(m, len);
+        ::unlink(tmp.c_str());
+        return -err;
     }
     map_ = m;
     map_len_ = len;
