@@ -15,7 +15,7 @@ PACKAGES=(
     dpdk libdpdk-dev dpdk-dev
     libibverbs-dev ibverbs-utils rdma-core perftest
     libmemcached-dev memcached libmemcached-tools
-    libnuma-dev zlib1g-dev libgtest-dev
+    libnuma-dev zlib1g-dev libgtest-dev libssl-dev
     tshark python3-scapy iproute2 valgrind
     clang libclang-rt-14-dev
     dpkg-dev xz-utils ca-certificates

@@ -54,6 +54,12 @@ const char *usage()
 	       "  --size B          frame size in bytes (default 64, at least 46)\n"
 	       "  --timeout-ms T    a request unanswered for T ms is counted lost (default 200)\n"
 	       "  --client-id N     this client machine's number, 0..255 (default 0)\n"
+	       "  --server-name N[,N...] look the servers up by name in the registry instead\n"
+	       "  --registry H[:P],...   registry memcached servers (default: $HRD_REGISTRY_IP)\n"
+	       "  --ns NAME         registry namespace (default echo)\n"
+	       "  --key-file F      HMAC key the namespace's records are signed with\n"
+	       "both:\n"
+	       "  --idle-yield      sched_yield() when a worker has no work (more processes than cores)\n"
 	       "Each worker lcore owns one queue of the port; the main lcore prints statistics.\n";
 }
 
@@ -68,8 +74,8 @@ int parse_args(int argc, char **argv, Options &opt, std::string &err)
 			err = std::string("invalid ") + std::string(a) + " " + (val ? val : "") + ": " + why;
 			return -EINVAL;
 		};
-		if (a == "--quiet") {
-			opt.quiet = true;
+		if (a == "--quiet" || a == "--idle-yield") {
+			(a == "--quiet" ? opt.quiet : opt.idle_yield) = true;
 			continue;
 		}
 		if (val == nullptr) {
@@ -108,6 +114,26 @@ int parse_args(int argc, char **argv, Options &opt, std::string &err)
 		} else if (a == "--server") {
 			if (!parse_macs(val, opt.servers))
 				return bad("expected unicast MAC addresses separated by commas");
+		} else if (a == "--server-name") {
+			opt.server_names.clear();
+			std::string_view rest(val);
+			while (!rest.empty()) {
+				size_t comma = rest.find(',');
+				opt.server_names.emplace_back(rest.substr(0, comma));
+				if (opt.server_names.back().empty())
+					return bad("empty server name");
+				rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+			}
+			if (opt.server_names.empty())
+				return bad("expected server names separated by commas");
+		} else if (a == "--registry") {
+			opt.registry = val;
+		} else if (a == "--ns") {
+			if (*val == '\0')
+				return bad("empty namespace");
+			opt.ns = val;
+		} else if (a == "--key-file") {
+			opt.key_file = val;
 		} else {
 			err = std::string("unknown option ") + std::string(a);
 			return -EINVAL;
@@ -117,8 +143,8 @@ int parse_args(int argc, char **argv, Options &opt, std::string &err)
 		err = "--mode server|client is required";
 		return -EINVAL;
 	}
-	if (opt.mode == Mode::kClient && opt.servers.empty()) {
-		err = "client mode needs --server MAC[,MAC...]";
+	if (opt.mode == Mode::kClient && opt.servers.empty() == opt.server_names.empty()) {
+		err = "client mode needs either --server MAC[,MAC...] or --server-name NAME[,NAME...]";
 		return -EINVAL;
 	}
 	return 0;

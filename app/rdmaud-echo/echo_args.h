@@ -33,7 +33,12 @@ struct Options {
 	unsigned timeout_ms = kDefaultTimeoutMs;
 	unsigned client_id = 0;                       /* machine number, 0..255 */
 	std::vector<rte_ether_addr> servers;          /* client: server MACs, round-robin */
+	std::vector<std::string> server_names;        /* client: names to look up in the registry */
+	std::string registry;                         /* host[:port],... (else HRD_REGISTRY_IP) */
+	std::string ns = "echo";                      /* registry namespace */
+	std::string key_file;                         /* HMAC key of the namespace's records */
 	bool quiet = false;                           /* no per-second lines */
+	bool idle_yield = false;                      /* give the core away when there is no work */
 };
 
 /* Parses argv (without EAL's part). Returns 0, or -EINVAL with *err naming the bad option. */

@@ -6,6 +6,8 @@
  * lost and its slot reused; an answer arriving after that is counted late.
  * Every request sent ends up received or lost: nothing is left unaccounted.
  */
+#include <sched.h>
+
 #include <algorithm>
 #include <array>
 
@@ -46,8 +48,13 @@ public:
 		uint64_t scan_every = std::max<uint64_t>(ctx_.timeout_tsc / kScansPerTimeout, 1);
 		uint64_t next_scan = rte_rdtsc() + scan_every;
 		uint64_t drain_deadline = 0;
+		unsigned idle = 0;
 		for (;;) {
-			receive();
+			/* Idle: nothing arrived and the window is full (or draining). */
+			if (receive() == 0 && nfree_ == 0 && ctx_.idle_yield && ++idle >= kIdlePolls) {
+				sched_yield();
+				idle = 0;
+			}
 			uint64_t now = rte_rdtsc();
 			if (now >= next_scan) {
 				expire(now);
@@ -71,12 +78,12 @@ public:
 	}
 
 private:
-	void receive()
+	uint16_t receive()
 	{
 		rte_mbuf *rx[kBurst];
 		uint16_t n = rte_eth_rx_burst(ctx_.port, ctx_.queue, rx, kBurst);
 		if (n == 0)
-			return;
+			return 0;
 		uint64_t now = rte_rdtsc();
 		uint64_t matched = 0, foreign = 0, late = 0, lat_ns = 0;
 		for (uint16_t i = 0; i < n; i++) {
@@ -104,6 +111,7 @@ private:
 			ThreadCounters::bump(c_.foreign, foreign);
 		if (late)
 			ThreadCounters::bump(c_.late, late);
+		return n;
 	}
 
 	const EchoMsg *response(rte_mbuf *m) const

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Server worker: receive a burst, swap MACs, bump the counter, send it back. */
+#include <sched.h>
+
 #include <rte_byteorder.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -29,11 +31,18 @@ int server_loop(void *arg)
 	auto *ctx = static_cast<WorkerCtx *>(arg);
 	ThreadCounters &c = *ctx->counters;
 	rte_mbuf *rx[kBurst], *tx[kBurst], *junk[kBurst];
+	unsigned idle = 0;
 
 	while (!g_stop.load(std::memory_order_relaxed)) {
 		uint16_t n = rte_eth_rx_burst(ctx->port, ctx->queue, rx, kBurst);
-		if (n == 0)
+		if (n == 0) {
+			if (ctx->idle_yield && ++idle >= kIdlePolls) {
+				sched_yield();
+				idle = 0;
+			}
 			continue;
+		}
+		idle = 0;
 		uint16_t nt = 0, nj = 0;
 		for (uint16_t i = 0; i < n; i++) {
 			EchoMsg *msg = echo_msg(rx[i]);

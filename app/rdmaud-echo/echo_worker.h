@@ -14,6 +14,9 @@
 
 namespace echo {
 
+/* Empty polls in a row before an idle worker yields its core (with --idle-yield). */
+inline constexpr unsigned kIdlePolls = 64;
+
 /* Set by the main lcore: stop sending (clients then drain their window). */
 extern std::atomic<bool> g_stop;
 
@@ -22,6 +25,7 @@ struct WorkerCtx {
 	uint16_t queue = 0;
 	unsigned thread = 0;                /* index among this process's workers */
 	ThreadCounters *counters = nullptr;
+	bool idle_yield = false;            /* sched_yield() after kIdlePolls empty polls */
 	/* client only */
 	rte_mempool *pool = nullptr;
 	rte_ether_addr src{};

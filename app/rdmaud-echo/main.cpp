@@ -21,6 +21,7 @@
 
 #include "echo_args.h"
 #include "echo_port.h"
+#include "echo_resolve.h"
 #include "echo_stats.h"
 #include "echo_worker.h"
 
@@ -84,6 +85,12 @@ int run(int argc, char **argv)
 		return 2;
 	}
 
+	if (opt.mode == Mode::kClient && !opt.server_names.empty() && resolve_servers(opt, err) != 0) {
+		std::fprintf(stderr, "rdmaud-echo: %s\n", err.c_str());
+		rte_eal_cleanup();
+		return 1;
+	}
+
 	Port port;
 	if (port_open(opt.port, static_cast<uint16_t>(lcores.size()), opt.frame_size, port, err) != 0) {
 		std::fprintf(stderr, "rdmaud-echo: %s\n", err.c_str());
@@ -109,6 +116,7 @@ int run(int argc, char **argv)
 		w.queue = static_cast<uint16_t>(i);
 		w.thread = static_cast<unsigned>(i);
 		w.counters = &counters[i];
+		w.idle_yield = opt.idle_yield;
 		if (client) {
 			w.pool = port.pool;
 			w.src = port.mac;

@@ -40,20 +40,4 @@ for p in "${pids[@]}"; do wait "$p" || { cat "$TEST_TMP"/*.log; fail "an echo pr
 pids=()
 cat "$TEST_TMP"/server.log "$TEST_TMP"/c1.log "$TEST_TMP"/c2.log | grep -v '^EAL'
 
-/usr/bin/python3 - "$TEST_TMP" <<'PY'
-import json, sys, os
-def summary(name):
-    for line in open(os.path.join(sys.argv[1], name + ".log")):
-        if line.startswith("ECHO-SUMMARY "):
-            return json.loads(line.split(" ", 1)[1])
-    raise SystemExit(f"FAIL: no ECHO-SUMMARY from {name}")
-s, c1, c2 = summary("server"), summary("c1"), summary("c2")
-for name, c in (("c1", c1), ("c2", c2)):
-    assert c["received"] > 0, f"{name} got no answer: {c}"
-    assert c["lost"] == 0 and c["unaccounted"] == 0, f"{name} lost requests: {c}"
-    assert c["sent"] == c["received"], f"{name}: {c}"
-sent = c1["sent"] + c2["sent"]
-assert s["received"] == sent and s["answered"] == sent, f"server answered {s['answered']} of {sent}"
-assert s["tx_drop"] == 0, s
-print(f"PASS: server answered all {sent} requests of 2 clients")
-PY
+/usr/bin/python3 "$RDMAUD_TOP/test/echo/check_summary.py" "$TEST_TMP" server c1 c2

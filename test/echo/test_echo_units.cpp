@@ -47,12 +47,31 @@ TEST(EchoArgs, ClientWithServers)
 	EXPECT_TRUE(o.quiet);
 }
 
+TEST(EchoArgs, ClientByName)
+{
+	echo::Options o;
+	std::string err;
+	ASSERT_EQ(parse({"--mode", "client", "--server-name", "s1,s2", "--registry", "127.0.0.1:1",
+			 "--ns", "lab", "--idle-yield"},
+			o, err),
+		  0)
+		<< err;
+	ASSERT_EQ(o.server_names.size(), 2u);
+	EXPECT_EQ(o.server_names[1], "s2");
+	EXPECT_EQ(o.registry, "127.0.0.1:1");
+	EXPECT_EQ(o.ns, "lab");
+	EXPECT_TRUE(o.idle_yield);
+	EXPECT_TRUE(o.servers.empty());
+}
+
 TEST(EchoArgs, Refusals)
 {
 	const std::vector<std::pair<std::vector<const char *>, const char *>> bad = {
 		{{}, "--mode server|client is required"},
 		{{"--mode", "both"}, "invalid --mode both"},
-		{{"--mode", "client"}, "needs --server"},
+		{{"--mode", "client"}, "needs either --server"},
+		{{"--mode", "client", "--server", "02:00:00:00:00:01", "--server-name", "x"}, "needs either --server"},
+		{{"--mode", "client", "--server-name", "a,,b"}, "empty server name"},
 		{{"--mode", "client", "--server", "ff:ff:ff:ff:ff:ff"}, "invalid --server"},
 		{{"--mode", "server", "--window", "0"}, "invalid --window 0"},
 		{{"--mode", "server", "--window", "513"}, "invalid --window 513"},
