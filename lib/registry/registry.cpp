@@ -274,6 +274,18 @@ Status Registry::resolve_many(std::span<const Mac> macs, std::vector<Lookup>* ou
         for (size_t i = 0; i < n; i++) {
             if (answered[i])
                 continue;
+            // libmemcached's mget silently skips a server it has marked failed, and does not
+            // count toward ejecting it: a key it owns would look "not found" for as long as the
+            // server is down. Ask such keys with a plain get, which reports the truth and drives
+            // the failure accounting that ejects the server from the ring.
+            if (server_failed(keys[i])) {
+                Lookup& l = (*out)[base + i];
+                std::vector<uint8_t> v;
+                l.status = get_raw(keys[i], &v);
+                if (l.status)
+                    l.status = decode_for(v, l.mac, keys[i], &l.record);
+                continue;
+            }
             // A server that failed may hold the key: that is not "not found".
             (*out)[base + i].status =
                 trouble ? Status::error(first_err.code == Errc::not_found ? Errc::unavailable : first_err.code,
@@ -282,6 +294,12 @@ Status Registry::resolve_many(std::span<const Mac> macs, std::vector<Lookup>* ou
         }
     }
     return Status::success();
+}
+
+bool Registry::server_failed(const std::string& key) noexcept {
+    memcached_return_t rc = MEMCACHED_SUCCESS;
+    const memcached_instance_st* inst = memcached_server_by_key(mc_, key.data(), key.size(), &rc);
+    return inst != nullptr && is_unavailable(memcached_server_error_return(inst));
 }
 
 Status Registry::resolve_name(std::string_view name, EndpointRecord* out) noexcept {

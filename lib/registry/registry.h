@@ -68,6 +68,7 @@ private:
     explicit Registry(RegistryConfig cfg) noexcept : cfg_(std::move(cfg)) {}
     Status setup() noexcept;
     Status failure(int rc, const char* op, const std::string& key) noexcept;
+    bool server_failed(const std::string& key) noexcept;  // its server's last error: unreachable
     Status decode_for(std::span<const uint8_t> v, const Mac& mac, const std::string& key,
                       EndpointRecord* out) noexcept;
     template <class Update>

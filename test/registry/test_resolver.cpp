@@ -315,3 +315,54 @@ TEST_F(ResolverTest, TracksEveryMemberForBroadcast) {
     ASSERT_TRUE(sink_.wait([&] { return sink_.current_.size() == peers.size(); }, 1500ms));
     EXPECT_EQ(res->get(ResolverCounter::requests), 0u);
 }
+
+TEST(ResolverFailover, TwoServersOneKilledUnderLookups) {
+    Memcached a, b;
+    ASSERT_TRUE(a.start());
+    ASSERT_TRUE(b.start());
+    RegistryConfig cfg;
+    cfg.servers = {{"127.0.0.1", a.port()}, {"127.0.0.1", b.port()}};
+    cfg.ns = "rfo";
+    cfg.key = kKey;
+    std::unique_ptr<Registry> pub;
+    ASSERT_TRUE(Registry::create(cfg, &pub));
+    std::vector<EndpointRecord> peers;
+    for (uint32_t i = 1; i <= 32; i++) {
+        peers.push_back(make(100 + i));
+        ASSERT_TRUE(pub->publish(&peers.back(), 30));
+    }
+    RecordingSink sink;
+    std::unique_ptr<Resolver> res;
+    ASSERT_TRUE(Resolver::start({.registry = cfg}, &sink, &res));
+    for (const auto& p : peers)
+        ASSERT_TRUE(res->request(p.mac));
+    ASSERT_TRUE(sink.wait([&] { return sink.current_.size() == peers.size(); }, 2000ms));
+
+    a.stop();
+    // Publishers keep their records alive (the ones on `a` land on `b` once `a` is ejected);
+    // a new peer joins after the failure.
+    EndpointRecord late = make(200);
+    const auto t0 = Clock::now();
+    bool late_ok = false;
+    while (Clock::now() - t0 < 4s && !sink.current(late.mac)) {
+        for (auto& p : peers)
+            pub->publish(&p, 30);
+        late_ok = pub->publish(&late, 30).ok() || late_ok;
+        if (late_ok)
+            res->request(late.mac);
+        sink.wait([&] { return sink.current_.contains(mac_key(late.mac)); }, 100ms);
+    }
+    ASSERT_TRUE(sink.current(late.mac).has_value()) << "new peer not resolved with one server dead";
+    EXPECT_LT(Clock::now() - t0, 3s);
+    // No cached peer was lost, none was changed.
+    std::this_thread::sleep_for(1500ms);  // at least one revalidation of every peer
+    EXPECT_EQ(sink.expired_count(), 0u);
+    for (const auto& p : peers) {
+        auto c = sink.current(p.mac);
+        ASSERT_TRUE(c.has_value());
+        EXPECT_EQ(c->incarnation, p.incarnation);
+    }
+    std::printf("failover: new peer resolved %.0f ms after one of two servers died; failures %lu\n",
+                std::chrono::duration<double, std::milli>(Clock::now() - t0).count() - 1500.0,
+                (unsigned long)res->get(ResolverCounter::failures));
+}
