@@ -310,7 +310,8 @@ TEST(RegistryFailover, TwoServersOneKilled) {
     // Publishers keep their records alive: after the ejection their refresh lands on b.
     const auto t0 = std::chrono::steady_clock::now();
     size_t ok = 0;
-    while (std::chrono::steady_clock::now() - t0 < 5s) {
+    // Ejection needs failure_limit (2) failed attempts retry_timeout (1 s) apart: 1-3 s.
+    while (std::chrono::steady_clock::now() - t0 < 6s) {
         for (auto& r : recs)
             pub->publish(&r, 30);  // refresh (keep-alive); failures are expected at first
         std::vector<Mac> macs;
@@ -326,5 +327,7 @@ TEST(RegistryFailover, TwoServersOneKilled) {
         std::this_thread::sleep_for(50ms);
     }
     EXPECT_EQ(ok, size_t(kN)) << "not every endpoint resolvable after failover";
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+    std::printf("failover: all %u endpoints resolvable %.0f ms after one of two servers died\n", kN,
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
 }

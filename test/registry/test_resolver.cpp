@@ -344,7 +344,9 @@ TEST(ResolverFailover, TwoServersOneKilledUnderLookups) {
     EndpointRecord late = make(200);
     const auto t0 = Clock::now();
     bool late_ok = false;
-    while (Clock::now() - t0 < 4s && !sink.current(late.mac)) {
+    // Ejection takes failure_limit (2) failed attempts spaced by retry_timeout (1 s) in each
+    // client (publisher's and resolver's): 1-3 s measured, 5 s allowed on a loaded machine.
+    while (Clock::now() - t0 < 6s && !sink.current(late.mac)) {
         for (auto& p : peers)
             pub->publish(&p, 30);
         late_ok = pub->publish(&late, 30).ok() || late_ok;
@@ -353,7 +355,7 @@ TEST(ResolverFailover, TwoServersOneKilledUnderLookups) {
         sink.wait([&] { return sink.current_.contains(mac_key(late.mac)); }, 100ms);
     }
     ASSERT_TRUE(sink.current(late.mac).has_value()) << "new peer not resolved with one server dead";
-    EXPECT_LT(Clock::now() - t0, 3s);
+    EXPECT_LT(Clock::now() - t0, 5s);
     // No cached peer was lost, none was changed.
     std::this_thread::sleep_for(1500ms);  // at least one revalidation of every peer
     EXPECT_EQ(sink.expired_count(), 0u);
