@@ -5,9 +5,11 @@ SOFTUD_RUN=${SOFTUD_RUN:-$RDMAUD_BUILD/lib/softud/softud-run}
 
 # How softud is brought in: softud-run when it exists, else the drop-in library
 # from the build tree with SOFTUD_DEVICES (what softud-run sets up).
-softud_env() { # DEVSPEC -> prints a command prefix
+softud_env() { # DEVSPEC -> prints a command prefix ("none": no softud)
     local devspec=$1
-    if [ -x "$SOFTUD_RUN" ]; then
+    if [ "$devspec" = none ]; then
+        echo "env"
+    elif [ -x "$SOFTUD_RUN" ]; then
         local d out=("$SOFTUD_RUN")
         IFS=',' read -ra d <<<"$devspec"
         for x in "${d[@]}"; do out+=(--dev "$x"); done
@@ -77,18 +79,19 @@ tp_start() {
     shift 2
     local fifo=$TEST_TMP/$name.in log=$TEST_TMP/$name.log ns=()
     mkdir -p "$TEST_TMP/stat"
+    rm -f "$fifo"
     mkfifo "$fifo"
     TP_LOG[$name]=$log
     [ -n "$TP_NETNS" ] && ns=(ip netns exec "$TP_NETNS")
     [ -n "${TP_NS[$name]:-}" ] && ns=(ip netns exec "${TP_NS[$name]}")
     # shellcheck disable=SC2046
     timeout -s INT -k 10 120 "${ns[@]}" env SOFTUD_STAT_DIR="$TEST_TMP/stat" SOFTUD_QUIET=1 \
-        $(softud_env "$devspec") stdbuf -oL dpdk-testpmd -d "$RDMAUD_PMD" --no-pci \
+        $(softud_env "$devspec") stdbuf -oL ${TP_WRAP:-} dpdk-testpmd -d "$RDMAUD_PMD" --no-pci \
         --file-prefix="$TEST_PREFIX$name" --log-level=pmd.net.rdmaud:info "$@" <"$fifo" >"$log" 2>&1 &
     TP_PID[$name]=$!
     exec {fd}>"$fifo"
     TP_FD[$name]=$fd
-    tp_wait "$name" "testpmd> " 30
+    tp_wait "$name" "testpmd> " "${TP_START_WAIT:-30}"
 }
 
 # tp_cmd NAME COMMAND: type a testpmd command.
@@ -150,12 +153,8 @@ tp_stat() {
 
 # tp_snapshot NAME: print port stats and xstats into the log (tp_stat reads the last ones).
 tp_snapshot() {
-    local before
-    before=$(tp_count "$1" "rx_wrs_per_doorbell_x100")
-    tp_cmd "$1" "show port stats 0"
-    tp_cmd "$1" "show port xstats 0"
-    tp_wait_more "$1" "rx_wrs_per_doorbell_x100" "$before" 10
-    sleep 0.3
+    tp_run "$1" "show port stats 0"
+    tp_run "$1" "show port xstats 0"
 }
 
 # softud_counter DEVICE NAME: a counter from softud's published counter file.

@@ -5,6 +5,7 @@
  * stop (take the buffers back after the QP was reset) and release.
  */
 #include <cerrno>
+#include <cstring>
 
 #include <rte_malloc.h>
 
@@ -53,6 +54,11 @@ int rxq_fill(RxQueue &q)
 			return -EFAULT;
 		}
 	}
+	/* One MR covers the pool (the usual case): its lkey is a constant of the queue. */
+	q.lkey = q.mp->nb_mem_chunks == 1 ? q.sges[0].lkey : kNoLkey;
+	/* A freshly reset mbuf with our port is the template of what rx_burst rearms. */
+	q.mbufs[0]->port = q.port_id;
+	std::memcpy(&q.rearm, &q.mbufs[0]->rearm_data, sizeof(q.rearm));
 	q.cons = 0;
 	q.posted = true;
 	if (int rc = rx_repost(q, q.nb_desc); rc != 0) {

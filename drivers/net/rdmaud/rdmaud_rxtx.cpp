@@ -7,6 +7,7 @@
 #include "rdmaud_rxtx.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include <rte_branch_prediction.h>
 #include <rte_ether.h>
@@ -46,13 +47,16 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t n)
 			q.c.wc_errors++;
 		return 0;
 	}
-	q.lkeys.revalidate();
-	if (unlikely(rte_pktmbuf_alloc_bulk(q.mp, repl, k) != 0)) {
+	/* Raw mbufs: a freed mbuf already has next = NULL, nb_segs = 1 and refcnt 1;
+	 * the fields a received frame needs are written at delivery, not reset twice. */
+	if (unlikely(rte_mempool_get_bulk(q.mp, reinterpret_cast<void **>(repl), k) != 0)) {
 		/* No replacements: drop these frames, repost their buffers unchanged. */
 		q.c.nombuf += k;
 		rx_repost(q, k);
 		return 0;
 	}
+	if (unlikely(q.lkey == kNoLkey))
+		q.lkeys.revalidate();
 	uint16_t out = 0;
 	uint16_t spare = 0;
 	uint64_t bytes = 0;
@@ -61,15 +65,17 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t n)
 		rte_mbuf *m = q.mbufs[s];
 		if (likely(wc[j].status == IBV_WC_SUCCESS && wc[j].byte_len >= kGrhLen + RTE_ETHER_HDR_LEN)) {
 			const uint32_t len = wc[j].byte_len - kGrhLen;
+			std::memcpy(&m->rearm_data, &q.rearm, sizeof(q.rearm));
+			m->ol_flags = 0;
+			m->packet_type = 0;
 			m->data_len = static_cast<uint16_t>(len);
 			m->pkt_len = len;
-			m->port = q.port_id;
 			pkts[out++] = m;
 			bytes += len;
 			rte_mbuf *r = repl[j];
 			q.mbufs[s] = r;
-			q.sges[s].addr = reinterpret_cast<uintptr_t>(r->buf_addr) + r->data_off - kGrhLen;
-			q.sges[s].lkey = q.lkeys.lookup(r);
+			q.sges[s].addr = reinterpret_cast<uintptr_t>(r->buf_addr) + RTE_PKTMBUF_HEADROOM - kGrhLen;
+			q.sges[s].lkey = likely(q.lkey != kNoLkey) ? q.lkey : q.lkeys.lookup(r);
 		} else {
 			/* Keep the slot's buffer; the replacement goes back to the pool. */
 			if (wc[j].status != IBV_WC_SUCCESS)
@@ -80,7 +86,7 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t n)
 		}
 	}
 	if (unlikely(spare != 0))
-		rte_pktmbuf_free_bulk(repl, spare);
+		rte_mempool_put_bulk(q.mp, reinterpret_cast<void **>(repl), spare);
 	rx_repost(q, k);
 	q.c.packets += out;
 	q.c.bytes += bytes;
@@ -125,6 +131,9 @@ namespace {
  */
 template <bool kMultiSeg>
 inline ibv_send_wr *fill_wr(TxQueue &q, rte_mbuf *m, const PeerEntry &e, bool inl, const uint32_t *lkeys)
+	__attribute__((always_inline));
+template <bool kMultiSeg>
+inline ibv_send_wr *fill_wr(TxQueue &q, rte_mbuf *m, const PeerEntry &e, bool inl, const uint32_t *lkeys)
 {
 	const uint32_t s = static_cast<uint32_t>(q.head) & q.mask;
 	ibv_send_wr *wr = &q.wrs[s];
@@ -156,13 +165,11 @@ inline ibv_send_wr *fill_wr(TxQueue &q, rte_mbuf *m, const PeerEntry &e, bool in
 	if (inl) {
 		flags |= IBV_SEND_INLINE;
 		q.mbufs[s] = nullptr; /* copied at post time; freed after the post */
-		q.c.inlined++;
 	} else {
 		q.mbufs[s] = m;
 	}
 	wr->send_flags = flags;
 	q.head++;
-	q.c.bytes += m->pkt_len;
 	return wr;
 }
 
@@ -191,6 +198,7 @@ uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t n)
 	uint32_t lk[kMaxTxSegs] = {};
 	uint16_t nd = 0;
 	uint16_t i;
+	uint64_t bytes = 0, hits = 0, inlined = 0;
 
 	n = std::min(n, kMaxTxBurst);
 	if (q.head - q.tail >= q.signal)
@@ -227,7 +235,7 @@ uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t n)
 				done[nd++] = m;
 				continue;
 			}
-			q.c.resolver_hits++;
+			hits++;
 			if (!inl && unlikely(!seg_lkeys<kMultiSeg>(q, m, lk))) {
 				q.c.drop_no_lkey++;
 				done[nd++] = m;
@@ -237,8 +245,11 @@ uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t n)
 			*link = wr;
 			link = &wr->next;
 			room--;
-			if (inl)
+			bytes += m->pkt_len;
+			if (inl) {
+				inlined++;
 				done[nd++] = m;
+			}
 			continue;
 		}
 		/* Broadcast / multicast: one UD message per known peer, same buffers. */
@@ -269,10 +280,15 @@ uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t n)
 		}
 		room -= copies;
 		q.c.bcast_frames++;
-		if (inl)
+		bytes += static_cast<uint64_t>(m->pkt_len) * copies;
+		if (inl) {
+			inlined += copies;
 			done[nd++] = m;
+		}
 	}
 	*link = nullptr;
+	q.c.resolver_hits += hits;
+	q.c.inlined += inlined;
 
 	if (first != nullptr) {
 		ibv_send_wr *bad = nullptr;
@@ -283,6 +299,7 @@ uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t n)
 		if (likely(rc == 0)) {
 			q.c.wrs += wrs;
 			q.c.packets += wrs;
+			q.c.bytes += bytes;
 		} else {
 			/* WRs from bad on were not posted: release their slots and buffers. */
 			uint64_t from = bad != nullptr ? bad->wr_id : posted_before;
@@ -295,6 +312,7 @@ uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t n)
 			}
 			q.c.wrs += from - posted_before;
 			q.c.packets += from - posted_before;
+			q.c.bytes += bytes * (from - posted_before) / wrs; /* approximate on this rare path */
 			q.head = from;
 		}
 	}

@@ -72,6 +72,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) RxQueue {
 	uint16_t port_id;
 	uint16_t queue_id;
 	uint32_t sge_len;       /* GRH + data room of the pool's mbufs */
+	uint32_t lkey;          /* the rx pool's lkey when one MR covers it, else kNoLkey */
+	uint64_t rearm;         /* data_off, refcnt 1, nb_segs 1, port: one store per mbuf */
 	LkeyCache lkeys;
 	RxCounters c;
 	RxCounters base;        /* at the last stats reset */
