@@ -11,7 +11,9 @@ softud_available
 mac=02:aa:bb:cc:dd:01
 log=$TEST_TMP/testpmd.log
 rc=0
-run_testpmd_on softud0=127.0.0.2 "$log" 'show port info 0\nquit\n' \
+cmds='show port info 0\nport config mtu 0 1900\nport start 0\nshow port info 0\n'
+cmds+='port config mtu 0 3000\nport config mtu 0 5000\nshow port info 0\nquit\n'
+run_testpmd_on softud0=127.0.0.2 "$log" "$cmds" \
     $(eal_mem_args "$mode") --vdev="net_rdmaud0,dev=softud0,mac=$mac,qkey=0x2222" \
     -- -i --disable-device-start --total-num-mbufs=2048 || rc=$?
 cat "$log"
@@ -21,6 +23,17 @@ grep -Eq "net_rdmaud0: port 0 on softud0 port 1, RoCE v2 gid ::ffff:127.0.0.2 \(
     fail "the PMD did not report its verbs address"
 grep -q "Driver name: net_rdmaud" "$log" || fail "testpmd does not show port 0 as net_rdmaud"
 grep -qi "MAC address: ${mac}" "$log" || fail "port 0 does not carry the MAC given in devargs ($mac)"
+grep -q "Maximum configurable length of RX packet: 4096" "$log" || fail "max frame does not follow the port MTU (4096)"
+grep -q "Link status: down" "$log" || fail "link not down before start"
+grep -A1 "Link status: down" "$log" | grep -q "Link speed: None" || fail "a down link reports a speed"
+grep -q "Link status: up" "$log" || fail "link not up after start"
+grep -q "Link speed: 100 Gbps" "$log" || fail "link speed not taken from the verbs port (softud: 4X EDR)"
+grep -q "MTU: 1900" "$log" || fail "MTU 1900 not applied"
+grep -q "MTU 3000 needs 3014-byte frames; rxq 0's mempool mb_pool_0 cannot hold them" "$log" ||
+    fail "MTU 3000 accepted with 2048-byte rx buffers"
+grep -q "Set MTU failed" "$log" || fail "MTU 3000 not refused"
+grep -q "device max MTU (4082)" "$log" || fail "max MTU is not the port MTU (4096) minus the Ethernet header"
+grep -q "Promiscuous mode: enabled" "$log" || fail "promiscuous mode not accepted"
 grep -q "Port 0 is closed" "$log" || fail "port 0 was not closed at exit"
 grep -q "Bye" "$log" || fail "testpmd did not shut down cleanly"
 if [ "$mode" = huge ]; then

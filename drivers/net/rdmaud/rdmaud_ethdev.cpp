@@ -125,8 +125,9 @@ int link_update(rte_eth_dev *dev, int wait_to_complete)
 	rte_eth_link link{};
 	ibv_port_attr pa;
 	bool active = query_port_state(port.dev, pa) == 0 && pa.state == IBV_PORT_ACTIVE;
-	link.link_status = (active && port.started) ? RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN;
-	link.link_speed = active ? link_speed(pa) : RTE_ETH_SPEED_NUM_NONE;
+	const bool up = active && port.started;
+	link.link_status = up ? RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN;
+	link.link_speed = up ? link_speed(pa) : RTE_ETH_SPEED_NUM_NONE;
 	link.link_duplex = RTE_ETH_LINK_FULL_DUPLEX;
 	link.link_autoneg = RTE_ETH_LINK_FIXED;
 	return rte_eth_linkstatus_set(dev, &link);
