@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
 #include <string>
 
 #include "rdmaud_devargs.h"
@@ -72,6 +73,37 @@ TEST_P(DevargsBad, RefusedNamingTheProblem)
 	EXPECT_NE(err.find(GetParam().names), std::string::npos) << "error was: " << err;
 }
 
+TEST(Devargs, Registry)
+{
+	DevConfig cfg;
+	std::string err;
+	ASSERT_EQ(parse("registry=127.0.0.1:11311;10.0.0.1,ns=lab-1,name=echo.server,registry_ttl=9", cfg, err), 0)
+		<< err;
+	EXPECT_TRUE(cfg.registry_on);
+	EXPECT_EQ(cfg.registry, "127.0.0.1:11311,10.0.0.1");
+	EXPECT_EQ(cfg.registry_ns, "lab-1");
+	EXPECT_EQ(cfg.registry_name, "echo.server");
+	EXPECT_EQ(cfg.registry_ttl, 9u);
+}
+
+TEST(Devargs, RegistryFromSeedEnvironment)
+{
+	DevConfig cfg;
+	std::string err;
+	::setenv("HRD_REGISTRY_IP", "127.0.0.5:12000", 1);
+	ASSERT_EQ(parse("name=a", cfg, err), 0) << err;
+	EXPECT_TRUE(cfg.registry_on);
+	EXPECT_EQ(cfg.registry, "127.0.0.5:12000");
+	ASSERT_EQ(parse("registry=127.0.0.6", cfg, err), 0) << err; /* the devarg wins */
+	EXPECT_EQ(cfg.registry, "127.0.0.6");
+	::setenv("HRD_REGISTRY_IP", "127.0.0.5:99999", 1);
+	EXPECT_EQ(parse("", cfg, err), -EINVAL);
+	EXPECT_NE(err.find("HRD_REGISTRY_IP"), std::string::npos) << err;
+	::unsetenv("HRD_REGISTRY_IP");
+	ASSERT_EQ(parse("", cfg, err), 0) << err;
+	EXPECT_FALSE(cfg.registry_on);
+}
+
 INSTANTIATE_TEST_SUITE_P(All, DevargsBad, ::testing::Values(
 	BadCase{"bogus=1", "unknown devarg \"bogus\""},
 	BadCase{"port=1,port=2", "\"port\" given more than once"},
@@ -86,7 +118,13 @@ INSTANTIATE_TEST_SUITE_P(All, DevargsBad, ::testing::Values(
 	BadCase{"qkey=0x80000000", "controlled"},
 	BadCase{"mac=02:00:00:00:00", "invalid devarg mac=02:00:00:00:00"},
 	BadCase{"mac=ff:ff:ff:ff:ff:ff", "non-zero unicast"},
-	BadCase{"mac=00:00:00:00:00:00", "non-zero unicast"}));
+	BadCase{"mac=00:00:00:00:00:00", "non-zero unicast"},
+	BadCase{"registry=host:0", "invalid devarg registry=host:0"},
+	BadCase{"registry=", "invalid devarg registry="},
+	BadCase{"registry=a,ns=bad/ns", "invalid devarg ns=bad/ns"},
+	BadCase{"registry=a,name=", "invalid devarg name="},
+	BadCase{"registry=a,registry_ttl=1", "invalid devarg registry_ttl=1"},
+	BadCase{"name=x", "need a registry"}));
 
 } // namespace
 

@@ -8,6 +8,7 @@
 #define RDMAUD_H
 
 #include <cstdint>
+#include <memory>
 
 #include <ethdev_driver.h>
 #include <rte_log.h>
@@ -15,6 +16,7 @@
 #include "rdmaud_devargs.h"
 #include "rdmaud_mr.h"
 #include "rdmaud_peers.h"
+#include "rdmaud_registry.h"
 #include "rdmaud_rxtx.h"
 #include "rdmaud_verbs.h"
 
@@ -56,6 +58,7 @@ struct Port {
 	uint32_t qp_depth = 0;       /* send and receive WRs every QP was created with */
 	rte_ether_addr mac{};
 	bool started = false;
+	std::unique_ptr<RegistryLink> registry; /* null without a registry; stopped first at teardown */
 };
 
 static inline Port *port_of(rte_eth_dev *dev)

@@ -10,11 +10,16 @@
 
 #include <rte_kvargs.h>
 
+#include "config.h"
+#include "record.h"
+#include "resolver.h"
+
 namespace rdmaud {
 namespace {
 
 const char *const kValidKeys[] = {kArgDev, kArgPort, kArgGidIndex, kArgQkey, kArgMac,
-				   kArgPeers, kArgTxInline, kArgTxSignal, nullptr};
+				   kArgPeers, kArgTxInline, kArgTxSignal, kArgRegistry, kArgNs,
+				   kArgName, kArgRegistryKey, kArgRegistryTtl, nullptr};
 /* Separators inside peers=: kvargs owns ',' and '=', a MAC and a GID own ':'. */
 inline constexpr char kPeerSep = ';';
 inline constexpr char kPeerAddrSep = '@';
@@ -134,6 +139,60 @@ int on_tx_signal(const char *key, const char *value, void *opaque)
 	return 0;
 }
 
+/* registry=host[:port][;host[:port]...]: ';' because kvargs owns ','. */
+int on_registry(const char *key, const char *value, void *opaque)
+{
+	auto *ctx = static_cast<ParseCtx *>(opaque);
+	std::string list = value ? value : "";
+	for (char &c : list)
+		if (c == ';')
+			c = ',';
+	std::vector<registry::Server> servers;
+	registry::Status st = registry::parse_servers(list, &servers);
+	if (!st.ok())
+		return bad(ctx, key, value, st.message.c_str());
+	ctx->cfg.registry = list;
+	ctx->cfg.registry_on = true;
+	return 0;
+}
+
+int on_ns(const char *key, const char *value, void *opaque)
+{
+	auto *ctx = static_cast<ParseCtx *>(opaque);
+	if (value == nullptr || !registry::valid_namespace(value))
+		return bad(ctx, key, value, "expected 1 to 64 characters of [A-Za-z0-9._-]");
+	ctx->cfg.registry_ns = value;
+	return 0;
+}
+
+int on_name(const char *key, const char *value, void *opaque)
+{
+	auto *ctx = static_cast<ParseCtx *>(opaque);
+	if (value == nullptr || *value == '\0' || !registry::valid_name(value))
+		return bad(ctx, key, value, "expected 1 to 64 characters of [A-Za-z0-9._-]");
+	ctx->cfg.registry_name = value;
+	return 0;
+}
+
+int on_registry_key(const char *key, const char *value, void *opaque)
+{
+	auto *ctx = static_cast<ParseCtx *>(opaque);
+	if (value == nullptr || *value == '\0')
+		return bad(ctx, key, value, "expected the path of a key file");
+	ctx->cfg.registry_key = value; /* read (and its permissions checked) at probe */
+	return 0;
+}
+
+int on_registry_ttl(const char *key, const char *value, void *opaque)
+{
+	auto *ctx = static_cast<ParseCtx *>(opaque);
+	unsigned long long v;
+	if (!parse_uint(value, kMaxRegistryTtl, v) || v < registry::kMinLocalTtl)
+		return bad(ctx, key, value, "expected a record lifetime from 2 to 86400 seconds");
+	ctx->cfg.registry_ttl = static_cast<unsigned>(v);
+	return 0;
+}
+
 /* One peer entry "MAC@ADDR/QPN[/QKEY]" (a copy: it is cut in place). */
 int parse_peer(std::string entry, PeerSpec &p, std::string &err)
 {
@@ -198,6 +257,9 @@ int parse_peer(std::string entry, PeerSpec &p, std::string &err)
 	return 0;
 }
 
+/* key=value pairs of a non-empty devargs string into cfg (defined below). */
+int parse_kvargs(const char *args, DevConfig &cfg, std::string &err);
+
 } // namespace
 
 int parse_peers(const char *value, std::vector<PeerSpec> &out, std::string &err)
@@ -241,9 +303,35 @@ int parse_peers(const char *value, std::vector<PeerSpec> &out, std::string &err)
 int parse_devargs(const char *args, DevConfig &cfg, std::string &err)
 {
 	cfg = DevConfig{};
-	if (args == nullptr || *args == '\0')
-		return 0;
+	if (args != nullptr && *args != '\0') {
+		if (int rc = parse_kvargs(args, cfg, err); rc != 0)
+			return rc;
+	}
+	/* The seed's HRD_REGISTRY_IP when no registry devarg names one. */
+	if (!cfg.registry_on) {
+		const char *env = std::getenv(kEnvRegistry);
+		if (env != nullptr && *env != '\0') {
+			std::vector<registry::Server> servers;
+			registry::Status st = registry::parse_servers(env, &servers);
+			if (!st.ok()) {
+				err = std::string("invalid ") + kEnvRegistry + "=" + env + ": " + st.message;
+				return -EINVAL;
+			}
+			cfg.registry = env;
+			cfg.registry_on = true;
+		}
+	}
+	if (!cfg.registry_on && (!cfg.registry_name.empty() || !cfg.registry_key.empty())) {
+		err = "devargs name and registry_key need a registry (registry= or HRD_REGISTRY_IP)";
+		return -EINVAL;
+	}
+	return 0;
+}
 
+namespace {
+
+int parse_kvargs(const char *args, DevConfig &cfg, std::string &err)
+{
 	/* Parse once without a key list so an unknown key can be named. */
 	KvargsPtr all(rte_kvargs_parse(args, nullptr));
 	if (!all) {
@@ -273,6 +361,8 @@ int parse_devargs(const char *args, DevConfig &cfg, std::string &err)
 		{kArgDev, on_dev}, {kArgPort, on_port}, {kArgGidIndex, on_gid_index},
 		{kArgQkey, on_qkey}, {kArgMac, on_mac}, {kArgPeers, on_peers},
 		{kArgTxInline, on_tx_inline}, {kArgTxSignal, on_tx_signal},
+		{kArgRegistry, on_registry}, {kArgNs, on_ns}, {kArgName, on_name},
+		{kArgRegistryKey, on_registry_key}, {kArgRegistryTtl, on_registry_ttl},
 	};
 	for (const auto &h : handlers) {
 		if (rte_kvargs_process(all.get(), h.key, h.fn, &ctx) != 0) {
@@ -283,5 +373,7 @@ int parse_devargs(const char *args, DevConfig &cfg, std::string &err)
 	}
 	return 0;
 }
+
+} // namespace
 
 } // namespace rdmaud

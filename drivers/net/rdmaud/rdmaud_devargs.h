@@ -25,6 +25,18 @@ inline constexpr const char kArgMac[] = "mac";
 inline constexpr const char kArgPeers[] = "peers";
 inline constexpr const char kArgTxInline[] = "tx_inline";
 inline constexpr const char kArgTxSignal[] = "tx_signal";
+inline constexpr const char kArgRegistry[] = "registry";
+inline constexpr const char kArgNs[] = "ns";
+inline constexpr const char kArgName[] = "name";
+inline constexpr const char kArgRegistryKey[] = "registry_key";
+inline constexpr const char kArgRegistryTtl[] = "registry_ttl";
+/* Seconds an endpoint record outlives its process: a crashed port disappears
+ * this long after its last keep-alive (sent every third of it). */
+inline constexpr unsigned kDefaultRegistryTtl = 6;
+/* memcached reads TTLs above 30 days as timestamps; a day is plenty. */
+inline constexpr unsigned kMaxRegistryTtl = 86400;
+/* The seed's variable naming the registry when no devarg does. */
+inline constexpr const char kEnvRegistry[] = "HRD_REGISTRY_IP";
 
 /* The seed's and libhrd's Q_Key; any value below 0x80000000 works (see kQkeyControlledBit). */
 inline constexpr uint32_t kDefaultQkey = 0x11111111;
@@ -81,6 +93,13 @@ struct DevConfig {
 	std::vector<PeerSpec> peers;  /* static MAC -> address table */
 	unsigned tx_inline = kDefaultTxInline; /* 0: never inline */
 	unsigned tx_signal = kDefaultTxSignal; /* request a completion every N sends */
+	/* Registry (memcached) address resolution; off unless registry= or HRD_REGISTRY_IP. */
+	bool registry_on = false;
+	std::string registry;         /* host[:port][;host[:port]...]; empty: HRD_REGISTRY_IP */
+	std::string registry_ns = "default";
+	std::string registry_name;    /* published endpoint name (may be empty) */
+	std::string registry_key;     /* HMAC key file; empty: records unsigned */
+	unsigned registry_ttl = kDefaultRegistryTtl;
 };
 
 /*

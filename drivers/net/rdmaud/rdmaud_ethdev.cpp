@@ -136,6 +136,8 @@ int link_update(rte_eth_dev *dev, int wait_to_complete)
 int dev_stop(rte_eth_dev *dev)
 {
 	Port &port = *port_of(dev);
+	if (port.registry)
+		port.registry->withdraw_local();
 	dev->rx_pkt_burst = rte_eth_pkt_burst_dummy;
 	dev->tx_pkt_burst = rte_eth_pkt_burst_dummy;
 	rte_mb();
@@ -180,6 +182,11 @@ int dev_start(rte_eth_dev *dev)
 	rte_mb();
 	port.started = true;
 	link_update(dev, 0);
+	if (port.registry) {
+		std::string err;
+		if (int prc = port.registry->publish_local(dev, err); prc != 0)
+			RDMAUD_LOG(ERR, "port %u: not published in the registry: %s", dev->data->port_id, err.c_str());
+	}
 	RDMAUD_LOG(INFO, "port %u started: %u rx / %u tx queues, %s%s tx burst", dev->data->port_id,
 		   dev->data->nb_rx_queues, dev->data->nb_tx_queues, multi ? "multi-segment" : "single-segment",
 		   inl ? " inline" : "");
@@ -225,6 +232,7 @@ int dev_close(rte_eth_dev *dev)
 		rx_queue_release(dev, i);
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
 		tx_queue_release(dev, i);
+	port->registry.reset(); /* its thread must not publish peers while they are torn down */
 	/* QPs, CQs, AHs, MRs, PD and context, in that order (Port's member order). */
 	port->~Port();
 	dev->data->dev_private = nullptr; /* ethdev's release must not free a destroyed object twice */
@@ -281,26 +289,18 @@ int open_port(Port &port, const char *name)
 		RDMAUD_LOG(WARNING, "%s: no mempool events (%d): pools are registered on first sight only", name, rc);
 
 	port.peers.init(destroy_ah);
-	std::vector<PeerEntry> entries;
-	for (const PeerSpec &p : port.cfg.peers) {
-		ibv_ah *ah = create_peer_ah(port.dev, p, err);
-		if (ah == nullptr) {
-			char mac[RTE_ETHER_ADDR_FMT_SIZE];
-			rte_ether_format_addr(mac, sizeof(mac), &p.mac);
-			RDMAUD_LOG(ERR, "%s: invalid devarg peers: peer %s: %s", name, mac, err.c_str());
-			for (PeerEntry &e : entries)
-				ibv_destroy_ah(e.ah);
-			return -EINVAL;
+	if (int rc = publish_peer_table(port, {}, err); rc != 0) {
+		RDMAUD_LOG(ERR, "%s: invalid devarg peers: %s", name, err.c_str());
+		return rc;
+	}
+	if (port.cfg.registry_on) {
+		if (int rc = RegistryLink::create(port, port.registry, err); rc != 0) {
+			RDMAUD_LOG(ERR, "%s: registry %s: %s", name, port.cfg.registry.c_str(), err.c_str());
+			return rc;
 		}
-		entries.push_back(PeerEntry{mac_key(p.mac), ah, p.qpn, p.qkey_set ? p.qkey : port.cfg.qkey});
+		RDMAUD_LOG(INFO, "%s: resolving through registry %s, namespace %s", name,
+			   port.cfg.registry.c_str(), port.cfg.registry_ns.c_str());
 	}
-	PeerTable *t = PeerTable::build(entries, mac_key(port.mac), port.dev.numa_node);
-	if (t == nullptr) {
-		for (PeerEntry &e : entries)
-			ibv_destroy_ah(e.ah);
-		return -ENOMEM;
-	}
-	port.peers.publish(t);
 	return 0;
 }
 

@@ -12,6 +12,11 @@
 	"mac=<xx:xx:xx:xx:xx:xx> " \
 	"peers=<mac@gid|ipv4|lid/qpn[/qkey][;...]> " \
 	"tx_inline=<bytes> " \
-	"tx_signal=<int>"
+	"tx_signal=<int> " \
+	"registry=<host[:port][;host[:port]...]> " \
+	"ns=<registry namespace> " \
+	"name=<endpoint name> " \
+	"registry_key=<HMAC key file> " \
+	"registry_ttl=<seconds>"
 
 #endif /* RDMAUD_PARAMS_H */

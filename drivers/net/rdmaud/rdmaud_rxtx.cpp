@@ -5,6 +5,7 @@
  * ibv_post_recv and one ibv_post_send per burst.
  */
 #include "rdmaud_rxtx.h"
+#include "rdmaud_registry.h"
 
 #include <algorithm>
 #include <cstring>
@@ -232,6 +233,8 @@ uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t n)
 			if (unlikely(e == nullptr)) {
 				q.c.resolver_misses++;
 				q.c.drop_unknown_mac++;
+				if (q.registry != nullptr)
+					q.registry->request(eh->dst_addr);
 				done[nd++] = m;
 				continue;
 			}

@@ -17,6 +17,8 @@
 
 namespace rdmaud {
 
+class RegistryLink;
+
 /* Segments per transmitted frame (SGEs per send WR): testpmd's --txpkts allows 8. */
 inline constexpr uint32_t kMaxTxSegs = 8;
 /* Completions polled per call: one rx burst of testpmd's maximum useful size. */
@@ -88,6 +90,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) TxQueue {
 	ibv_send_wr *wrs;       /* [nb_desc] */
 	ibv_sge *sges;          /* [nb_desc * max_segs] */
 	PeerDirectory *peers;
+	RegistryLink *registry; /* null without a registry: unknown MACs are only dropped */
 	uint64_t head;          /* WRs posted */
 	uint64_t tail;          /* WRs known complete */
 	uint32_t mask;

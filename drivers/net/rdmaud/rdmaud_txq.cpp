@@ -98,6 +98,7 @@ int txq_start(rte_eth_dev *dev, uint16_t idx)
 	q->unsignaled = 0;
 	q->max_frame = max_frame(dev);
 	q->lkeys.init(&port_of(dev)->mrs);
+	q->registry = port_of(dev)->registry.get();
 	q->peers->online(idx);
 	dev->data->tx_queue_state[idx] = RTE_ETH_QUEUE_STATE_STARTED;
 	return 0;

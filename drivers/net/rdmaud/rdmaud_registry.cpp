@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "rdmaud_registry.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "rdmaud.h"
+
+namespace rdmaud {
+
+namespace reg = registry;
+
+int publish_peer_table(Port &port, const std::vector<PeerSpec> &dynamic, std::string &err)
+{
+	std::vector<PeerEntry> entries;
+	entries.reserve(port.cfg.peers.size() + dynamic.size());
+	auto add = [&](const PeerSpec &p) -> bool {
+		uint64_t key = mac_key(p.mac);
+		for (const PeerEntry &e : entries)
+			if (e.key == key)
+				return true; /* static entries come first and win */
+		ibv_ah *ah = create_peer_ah(port.dev, p, err);
+		if (ah == nullptr) {
+			char mac[RTE_ETHER_ADDR_FMT_SIZE];
+			rte_ether_format_addr(mac, sizeof(mac), &p.mac);
+			err = std::string("peer ") + mac + ": " + err;
+			return false;
+		}
+		entries.push_back(PeerEntry{key, ah, p.qpn, p.qkey_set ? p.qkey : port.cfg.qkey});
+		return true;
+	};
+	bool ok = true;
+	for (const PeerSpec &p : port.cfg.peers)
+		ok = ok && add(p);
+	for (const PeerSpec &p : dynamic)
+		ok = ok && add(p);
+	PeerTable *t = ok ? PeerTable::build(entries, mac_key(port.mac), port.dev.numa_node) : nullptr;
+	if (t == nullptr) {
+		for (PeerEntry &e : entries)
+			ibv_destroy_ah(e.ah);
+		if (ok)
+			err = "cannot allocate the peer table";
+		return ok ? -ENOMEM : -EINVAL;
+	}
+	port.peers.publish(t);
+	return 0;
+}
+
+namespace {
+
+/* A resolved record as a peer: GID (RoCE) or LID (InfiniBand), the QPN of queue 0. */
+PeerSpec spec_of(const reg::EndpointRecord &r)
+{
+	PeerSpec p;
+	std::memcpy(p.mac.addr_bytes, r.mac.data(), RTE_ETHER_ADDR_LEN);
+	if (r.link == reg::LinkLayer::ib) {
+		p.kind = PeerAddrKind::kLid;
+		p.lid = r.lid;
+	} else {
+		p.kind = PeerAddrKind::kGid;
+		std::memcpy(p.gid, r.gid.data(), sizeof(p.gid));
+	}
+	p.qpn = r.qpns.front();
+	p.qkey_set = true;
+	p.qkey = r.qkey;
+	return p;
+}
+
+} // namespace
+
+int RegistryLink::create(Port &port, std::unique_ptr<RegistryLink> &out, std::string &err)
+{
+	const DevConfig &cfg = port.cfg;
+	reg::ResolverConfig rc;
+	reg::Status st = reg::servers_from(cfg.registry, &rc.registry.servers);
+	if (st.ok() && !cfg.registry_key.empty())
+		st = reg::load_key_file(cfg.registry_key, &rc.registry.key);
+	if (!st.ok()) {
+		err = st.message;
+		return st.to_errno();
+	}
+	rc.registry.ns = cfg.registry_ns;
+	rc.track_members = true; /* broadcast reaches every member of the namespace */
+
+	std::unique_ptr<RegistryLink> link(new RegistryLink(port));
+	st = reg::Resolver::start(std::move(rc), link.get(), &link->resolver_);
+	if (!st.ok()) {
+		err = st.message;
+		return st.to_errno();
+	}
+	out = std::move(link);
+	return 0;
+}
+
+RegistryLink::~RegistryLink()
+{
+	resolver_.reset(); /* joins the thread: no callback runs after this */
+}
+
+int RegistryLink::publish_local(const rte_eth_dev *dev, std::string &err)
+{
+	const Port &port = port_;
+	reg::EndpointRecord r;
+	std::memcpy(r.mac.data(), port.mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+	if (port.dev.ib && !port.dev.use_grh) {
+		r.link = reg::LinkLayer::ib;
+		r.lid = port.dev.lid;
+	} else {
+		r.link = reg::LinkLayer::roce;
+		std::memcpy(r.gid.data(), port.dev.gid.raw, r.gid.size());
+	}
+	for (uint16_t i = 0; i < port.nb_qps; i++)
+		r.qpns.push_back(port.qps[i].qp->qp_num);
+	r.qkey = port.cfg.qkey;
+	r.mtu = static_cast<uint16_t>(max_frame(dev));
+	r.incarnation = reg::new_incarnation();
+	r.name = port.cfg.registry_name;
+	r.ttl_s = port.cfg.registry_ttl;   /* both stamped again by each publish */
+	r.publish_ms = reg::unix_ms();
+	if (reg::RejectCause c = reg::validate(r); c != reg::RejectCause::none) {
+		err = std::string("this port's endpoint record is invalid: ") + reg::reject_cause_name(c);
+		return -EINVAL;
+	}
+	resolver_->publish_local(r, port.cfg.registry_ttl);
+	return 0;
+}
+
+void RegistryLink::withdraw_local()
+{
+	resolver_->withdraw_local();
+}
+
+size_t RegistryLink::peers() const
+{
+	std::lock_guard<std::mutex> g(mu_);
+	return dynamic_.size();
+}
+
+void RegistryLink::on_resolved(const reg::EndpointRecord &record) noexcept
+{
+	if (record.qpns.empty())
+		return;
+	PeerSpec p = spec_of(record);
+	if (mac_key(p.mac) == mac_key(port_.mac))
+		return; /* ourselves (we are a member of the namespace too) */
+	{
+		std::lock_guard<std::mutex> g(mu_);
+		dynamic_[mac_key(p.mac)] = p;
+	}
+	republish();
+}
+
+void RegistryLink::on_expired(const reg::Mac &mac) noexcept
+{
+	rte_ether_addr m;
+	std::memcpy(m.addr_bytes, mac.data(), RTE_ETHER_ADDR_LEN);
+	{
+		std::lock_guard<std::mutex> g(mu_);
+		if (dynamic_.erase(mac_key(m)) == 0)
+			return;
+	}
+	republish();
+}
+
+void RegistryLink::republish() noexcept
+{
+	std::lock_guard<std::mutex> g(mu_);
+	std::vector<PeerSpec> dyn;
+	dyn.reserve(dynamic_.size());
+	for (const auto &[key, spec] : dynamic_)
+		dyn.push_back(spec);
+	std::string err;
+	if (publish_peer_table(port_, dyn, err) != 0) {
+		failed_publishes_++;
+		RDMAUD_LOG(ERR, "port %u: cannot install resolved peers: %s", port_.port_id, err.c_str());
+	}
+}
+
+} // namespace rdmaud
