@@ -16,7 +16,10 @@ const char* const kCounterNames[kCounterCount] = {
     "drop_pkey",       "drop_icrc",       "drop_too_long",    "drop_unknown_qpn",
     "drop_malformed",  "drop_qp_state",   "drop_dlid",        "post_send_calls",
     "post_send_wrs",   "signaled_wrs",    "post_recv_calls",  "post_recv_wrs",
-    "poll_cq_calls",   "sendmmsg_calls",  "recvmmsg_calls",
+    "poll_cq_calls",   "sendmmsg_calls",  "recvmmsg_calls",   "drop_overflow",
+    "shm_tx_batches",  "shm_rx_batches",  "fault_drop",       "fault_dup",
+    "fault_reorder",   "fault_corrupt",   "fault_delay",      "fault_wc_err",
+    "fault_cq_overrun", "fault_held_at_close",
 };
 
 CounterBlock::CounterBlock() noexcept : local_{}, entries_(local_) {}

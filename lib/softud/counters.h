@@ -35,6 +35,17 @@ enum class Counter : uint32_t {
     poll_cq_calls,     // ibv_poll_cq calls
     sendmmsg_calls,    // sendmmsg system calls (one per posted WR list)
     recvmmsg_calls,    // recvmmsg system calls that returned datagrams
+    drop_overflow,     // shared-memory path: the receiver's ring stayed full (sender gave up)
+    shm_tx_batches,    // shared-memory ring publications (one per WR list and destination)
+    shm_rx_batches,    // drains that took datagrams from the shared-memory rings
+    fault_drop,        // injected: datagram dropped
+    fault_dup,         // injected: datagram delivered twice
+    fault_reorder,     // injected: datagram delivered after the next one
+    fault_corrupt,     // injected: one bit flipped (the ICRC check then counts drop_icrc)
+    fault_delay,       // injected: datagram held for delay_us
+    fault_wc_err,      // injected: send WR completed with IBV_WC_GENERAL_ERR
+    fault_cq_overrun,  // injected: a CQ overran
+    fault_held_at_close,  // delayed/reordered datagrams still held when the device closed
     count_
 };
 inline constexpr size_t kCounterCount = static_cast<size_t>(Counter::count_);

@@ -3,7 +3,7 @@
 // (send completions are known when the datagrams leave) and by the receive drain; poll_cq drains
 // the device socket itself when the CQ is empty, so no thread runs behind the caller's back.
 // A channel's fd is an epoll set holding an eventfd (readable while events are queued) and the
-// device socket (readable when datagrams wait): poll(2) on it wakes for both, and
+// device's wake fds (socket, shared-memory bell FIFO, fault timer: readable when datagrams wait): poll(2) on it wakes for both, and
 // ibv_get_cq_event drains the socket to turn datagrams into completions and events.
 #include <fcntl.h>
 #include <poll.h>
@@ -37,15 +37,30 @@ bool nonblocking(int fd) {
 
 }  // namespace
 
+void armed_channel_cq(Device* d, int delta) noexcept {
+    std::lock_guard<std::mutex> g(d->bell_lock);
+    const int before = d->armed_channel_cqs;
+    d->armed_channel_cqs += delta;
+    Transport* tp = d->tp_fast.load(std::memory_order_acquire);
+    if (!tp || !tp->mb)
+        return;
+    if (delta > 0)
+        tp->mb->arm();  // also when already wanted: rings at once if records wait
+    else if (before > 0 && d->armed_channel_cqs == 0)
+        tp->mb->disarm();
+}
+
 void cq_push(Cq* c, const Cqe* cqes, size_t n) noexcept {
     bool overrun = false, fire = false;
+    Transport* tp = c->ctx->dev->tp_fast.load(std::memory_order_acquire);
+    Faults* f = tp ? tp->faults.get() : nullptr;
     {
         std::lock_guard<std::mutex> g(c->lock);
         if (c->error)
             return;
         size_t cap = c->ring.size();
         for (size_t i = 0; i < n; ++i) {
-            if (c->count == cap) {
+            if (c->count == cap || (f && f->cq_overrun())) {  // full, or an injected overrun
                 if (c->ignore_overrun)
                     continue;
                 c->error = true;
@@ -61,8 +76,10 @@ void cq_push(Cq* c, const Cqe* cqes, size_t n) noexcept {
             }
         }
     }
-    if (fire && c->ch)
+    if (fire && c->ch) {
         channel_notify(c->ch, c);
+        armed_channel_cq(c->ctx->dev, -1);
+    }
     if (overrun) {
         ibv_async_event ev{};
         ev.event_type = IBV_EVENT_CQ_ERR;
@@ -108,11 +125,18 @@ int softud_poll_cq(ibv_cq* cq, int num_entries, ibv_wc* wc) {
 
 int softud_req_notify_cq(ibv_cq* cq, int solicited_only) {
     Cq* c = from_ibv(cq);
-    std::lock_guard<std::mutex> g(c->lock);
-    if (c->error)
-        return EIO;
-    c->armed = true;
-    c->solicited_only = solicited_only != 0;
+    bool newly = false;
+    {
+        std::lock_guard<std::mutex> g(c->lock);
+        if (c->error)
+            return EIO;
+        newly = !c->armed && c->ch;
+        c->armed = true;
+        c->solicited_only = solicited_only != 0;
+    }
+    // Shared-memory senders must ring the mailbox's bell so the channel fd wakes.
+    if (c->ch)
+        armed_channel_cq(c->ctx->dev, newly ? 1 : 0);
     return 0;
 }
 
@@ -144,10 +168,12 @@ ibv_comp_channel* ibv_create_comp_channel(ibv_context* context) {
     Device* d = ctx->dev;
     std::lock_guard<std::mutex> g(d->lock);
     if (d->tp) {
-        epoll_event sev{};
-        sev.events = EPOLLIN;
-        sev.data.fd = d->tp->fd;
-        ::epoll_ctl(ch->ch.fd, EPOLL_CTL_ADD, d->tp->fd, &sev);
+        for (int w : d->tp->wake_fds) {
+            epoll_event sev{};
+            sev.events = EPOLLIN;
+            sev.data.fd = w;
+            ::epoll_ctl(ch->ch.fd, EPOLL_CTL_ADD, w, &sev);
+        }
     }
     d->channels.push_back(ch);
     return &ch->ch;
@@ -199,11 +225,16 @@ ibv_cq* ibv_create_cq(ibv_context* context, int cqe, void* cq_context, ibv_comp_
 int ibv_destroy_cq(ibv_cq* cq) {
     Cq* c = from_ibv(cq);
     Device* d = c->ctx->dev;
+    bool was_armed;
     {
         std::lock_guard<std::mutex> g(c->lock);
         if (c->users)
             return EBUSY;
+        was_armed = c->armed && c->ch;
+        c->armed = false;
     }
+    if (was_armed)
+        armed_channel_cq(d, -1);
     // Wait until every event handed out by ibv_get_cq_event has been acknowledged.
     pthread_mutex_lock(&cq->mutex);
     while (cq->comp_events_completed != c->events_delivered)

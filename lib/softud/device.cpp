@@ -26,7 +26,9 @@ constexpr char kFwVer[] = "softud-0.1";
 constexpr uint64_t kMaxMrSize = 1ull << 40;   // any process address range
 
 std::mutex g_devices_lock;
-std::vector<Device*> g_devices;  // never freed: ibv_device pointers must stay valid
+// Never freed (nor destroyed at exit: the exit-time withdraw below still walks it), so
+// ibv_device pointers stay valid.
+std::vector<Device*>& g_devices = *new std::vector<Device*>;
 
 Device* find_or_make(const DeviceConfig& c) {
     for (Device* d : g_devices)
@@ -59,6 +61,15 @@ Device* find_or_make(const DeviceConfig& c) {
     }
     g_devices.push_back(d);
     return d;
+}
+
+// A program that exits without closing its devices must not leave mailboxes in /dev/shm that
+// senders would have to find dead (they would, via the owner pid, but the files would pile up).
+__attribute__((destructor)) void withdraw_mailboxes_at_exit() {
+    std::lock_guard<std::mutex> g(g_devices_lock);
+    for (Device* d : g_devices)
+        if (Transport* tp = d->tp_fast.load(std::memory_order_acquire); tp && tp->mb)
+            tp->mb->withdraw();
 }
 
 int query_port_impl(ibv_context* ctx, uint8_t port, ibv_port_attr* out, size_t len) {

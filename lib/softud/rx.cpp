@@ -35,9 +35,9 @@ struct RxMeta {
     uint8_t tos = 0, ttl = kDefaultTtl;
 };
 
-RxMeta read_cmsgs(msghdr& h) {
+RxMeta read_cmsgs(const msghdr& h) {
     RxMeta m;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
         if (c->cmsg_level != IPPROTO_IP)
             continue;
         if (c->cmsg_type == IP_TOS)
@@ -61,25 +61,23 @@ struct BatchCache {
     Qp* qp = nullptr;
 };
 
-void deliver(Device* d, Transport* tp, unsigned i, BatchCache& cache) {
+// One datagram from either path: the socket or a shared-memory ring.
+void deliver(Device* d, Transport* tp, const shm::Incoming& in, BatchCache& cache) {
     CounterBlock& ctr = d->ctr;
-    const mmsghdr& mm = tp->rx_msgs[i];
-    msghdr h = mm.msg_hdr;
-    if (h.msg_flags & MSG_TRUNC) {
+    if (in.trunc) {
         ctr.add(Counter::drop_too_long);
         return;
     }
-    const uint8_t* data = tp->rx_bufs.data() + size_t{i} * kRxBufLen;
-    std::span<const uint8_t> dg(data, mm.msg_len);
-    const sockaddr_in& from = tp->rx_from[i];
+    const uint8_t* data = in.data;
+    std::span<const uint8_t> dg(data, in.len);
     const bool ib = is_ib(d);
 
     wire::Parsed p;
     wire::ParsedIb pib;
     wire::Ipv4Pseudo ip;
-    ip.saddr_be = from.sin_addr.s_addr;
+    ip.saddr_be = in.saddr_be;
     ip.daddr_be = d->cfg.addr_be;
-    ip.sport = ntohs(from.sin_port);
+    ip.sport = in.sport;
     ip.dport = tp->port;
     ip.ip_id = 0;  // what a Linux sender with DF set puts there; the ICRC covers it
     ip.df = true;
@@ -166,8 +164,7 @@ void deliver(Device* d, Transport* tp, unsigned i, BatchCache& cache) {
         } else {
             if (!ib) {
                 uint8_t grh[wire::kGrhLen];
-                RxMeta m = read_cmsgs(h);
-                wire::build_ipv4_grh(ip, mm.msg_len, m.tos, m.ttl, std::span<uint8_t, wire::kGrhLen>(grh, wire::kGrhLen));
+                wire::build_ipv4_grh(ip, in.len, in.tos, in.ttl, std::span<uint8_t, wire::kGrhLen>(grh, wire::kGrhLen));
                 scatter(sge, w.num_sge, 0, grh, sizeof(grh));
             } else if (pib.has_grh) {
                 scatter(sge, w.num_sge, 0, data + pib.grh_offset, wire::kGrhLen);
@@ -179,19 +176,35 @@ void deliver(Device* d, Transport* tp, unsigned i, BatchCache& cache) {
     }
     if (!prot_err) {
         ctr.add(Counter::rx_packets);
-        ctr.add(Counter::rx_bytes, mm.msg_len);
+        ctr.add(Counter::rx_bytes, in.len);
     }
     cq_push(qp->rcq, &e, 1);
     if (prot_err)
         qp_to_error(qp);
 }
 
-}  // namespace
+struct IngestCtx {
+    Device* d;
+    Transport* tp;
+    BatchCache* cache;
+};
 
-bool drain(Device* d) noexcept {
-    Transport* tp = d->tp_fast.load(std::memory_order_acquire);
-    if (!tp || !tp->drain_lock.try_lock())
-        return false;
+void deliver_cb(void* c, shm::Incoming& in) {
+    auto* x = static_cast<IngestCtx*>(c);
+    deliver(x->d, x->tp, in, *x->cache);
+}
+
+// Every datagram passes here: through the fault injector if one is configured.
+void ingest(Device* d, Transport* tp, shm::Incoming& in, BatchCache& cache) {
+    if (!tp->faults) {
+        deliver(d, tp, in, cache);
+        return;
+    }
+    IngestCtx x{d, tp, &cache};
+    tp->faults->on_datagram(in, deliver_cb, &x);
+}
+
+unsigned read_socket(Device* d, Transport* tp, BatchCache& cache) {
     for (unsigned i = 0; i < kRxBatch; ++i) {
         msghdr& h = tp->rx_msgs[i].msg_hdr;
         h.msg_name = &tp->rx_from[i];
@@ -201,14 +214,47 @@ bool drain(Device* d) noexcept {
         h.msg_flags = 0;
     }
     int n = ::recvmmsg(tp->fd, tp->rx_msgs, kRxBatch, MSG_DONTWAIT, nullptr);
-    if (n > 0) {
-        d->ctr.add(Counter::recvmmsg_calls);
-        BatchCache cache;
-        for (int i = 0; i < n; ++i)
-            deliver(d, tp, static_cast<unsigned>(i), cache);
+    tp->sock_hot = n > 0;
+    tp->sock_turn = 0;
+    if (n <= 0)
+        return 0;
+    d->ctr.add(Counter::recvmmsg_calls);
+    for (int i = 0; i < n; ++i) {
+        const mmsghdr& mm = tp->rx_msgs[i];
+        RxMeta m = read_cmsgs(mm.msg_hdr);
+        shm::Incoming in{tp->rx_bufs.data() + size_t(i) * kRxBufLen, mm.msg_len, tp->rx_from[i].sin_addr.s_addr,
+                         ntohs(tp->rx_from[i].sin_port), m.tos, m.ttl, (mm.msg_hdr.msg_flags & MSG_TRUNC) != 0};
+        ingest(d, tp, in, cache);
+    }
+    return static_cast<unsigned>(n);
+}
+
+}  // namespace
+
+bool drain(Device* d) noexcept {
+    Transport* tp = d->tp_fast.load(std::memory_order_acquire);
+    if (!tp || !tp->drain_lock.try_lock())
+        return false;
+    BatchCache cache;
+    unsigned got = 0;
+    if (tp->mb) {
+        tp->mb->clear_bell();
+        uint64_t overflow = 0;
+        got = tp->mb->poll(kRxBatch, overflow, [&](shm::Incoming& in) { ingest(d, tp, in, cache); });
+        if (overflow)
+            d->ctr.add(Counter::drop_overflow, overflow);
+        if (got)
+            d->ctr.add(Counter::shm_rx_batches);
+    }
+    // The socket carries other hosts' traffic (and everything when the fast path is off).
+    if (!tp->mb || tp->sock_hot || ++tp->sock_turn >= kSockEvery)
+        got += read_socket(d, tp, cache);
+    if (tp->faults && tp->faults->holding()) {
+        IngestCtx x{d, tp, &cache};
+        got += tp->faults->release_due(shm::now_ns(), deliver_cb, &x);
     }
     tp->drain_lock.unlock();
-    return n > 0;
+    return got > 0;
 }
 
 }  // namespace softud

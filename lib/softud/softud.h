@@ -20,6 +20,8 @@
 
 #include "config.h"
 #include "counters.h"
+#include "faults.h"
+#include "shm.h"
 #include "wire.h"
 
 namespace softud {
@@ -46,6 +48,9 @@ inline constexpr unsigned kRxBatch = 64;
 inline constexpr size_t kRxBufLen = wire::kMaxMtu + wire::kMaxIbOverhead + 64;
 // Socket buffer sizes asked for: a few thousand MTU-sized datagrams of burst.
 inline constexpr int kSockBufBytes = 32 << 20;
+// With a shared-memory mailbox, the socket (other hosts' traffic) is read on every kSockEvery-th
+// drain unless its last read returned datagrams: no system call per batch on the fast path.
+inline constexpr unsigned kSockEvery = 8;
 // sendmmsg takes at most UIO_MAXIOV messages per call.
 inline constexpr unsigned kMaxMsgsPerSyscall = 1024;
 static_assert(kMaxSge + 2 <= 1024, "iovec count per datagram within UIO_MAXIOV");
@@ -55,11 +60,20 @@ struct Qp;
 struct Cq;
 struct Channel;
 
-// --- transport: the device's UDP socket, shared by every context of the device in a process ---
+// --- transport: the device's UDP socket, its shared-memory mailbox and fault injector, shared
+// by every context of the device in a process ---
 struct Transport {
     int fd = -1;
     uint16_t port = 0;                  // bound UDP port (4791 RoCE, 4792 IB mode)
+    uint8_t ttl = 64;                   // IP TTL the socket sends (what shm records carry)
+    uint64_t netns = 0;                 // this netns's identity; 0 = fast path off (SOFTUD_SHM=0)
+    std::unique_ptr<shm::Mailbox> mb;   // receive side of the fast path (null: off)
+    shm::Links links;                   // send side: one per destination address
+    std::unique_ptr<Faults> faults;     // null unless SOFTUD_FAULTS[_<dev>] asks for some
+    std::vector<int> wake_fds;          // fds channel epoll sets watch: socket, bell, fault timer
     std::mutex drain_lock;              // held (try_lock) while one thread drains the socket
+    unsigned sock_turn = 0;             // drain_lock: drains since the socket was last read
+    bool sock_hot = true;               // drain_lock: the last socket read returned datagrams
     // Receive batch, used only under drain_lock.
     std::vector<uint8_t> rx_bufs;
     mmsghdr rx_msgs[kRxBatch]{};
@@ -83,7 +97,10 @@ struct Device {
     std::atomic<Transport*> tp_fast{nullptr};  // tp.get() for lock-free readers (poll/post paths)
     std::unordered_map<uint32_t, Qp*> qps;  // QPN -> QP; rx lookups take `lock` briefly
     uint32_t next_qpn = kFirstQpn;
-    std::vector<Channel*> channels;         // comp channels whose epoll set holds tp->fd
+    std::vector<Channel*> channels;         // comp channels whose epoll set holds tp->wake_fds
+    // CQs with a channel that are armed; while there are any, shm senders ring the bell.
+    std::mutex bell_lock;
+    int armed_channel_cqs = 0;
 };
 inline Device* from_ibv(ibv_device* d) { return reinterpret_cast<Device*>(d); }
 
@@ -209,6 +226,9 @@ void transport_release_locked(Device* d) noexcept;  // d->lock held; last contex
 bool drain(Device* d) noexcept;
 // cq.cpp: push completions (takes cq->lock); raises CQ_ERR on overrun; fires armed events.
 void cq_push(Cq* cq, const Cqe* cqes, size_t n) noexcept;
+// cq.cpp: a CQ with a channel became armed (+1) or fired/went away (-1): keeps the mailbox's
+// bell wanted exactly while some are armed.
+void armed_channel_cq(Device* d, int delta) noexcept;
 // async.cpp
 void post_async_event(Context* ctx, const ibv_async_event& ev) noexcept;
 // qp.cpp: move to the error state and flush the receive queue (caller holds neither QP lock).

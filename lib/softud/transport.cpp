@@ -71,6 +71,10 @@ int transport_acquire(Device* d) noexcept {
         return fd;
     }
     tp->fd = fd;
+    int ttl = 0;
+    socklen_t tl = sizeof(ttl);
+    if (::getsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, &tl) == 0 && ttl > 0 && ttl < 256)
+        tp->ttl = static_cast<uint8_t>(ttl);
     tp->rx_bufs.assign(size_t{kRxBatch} * kRxBufLen, 0);
     for (unsigned i = 0; i < kRxBatch; ++i) {
         tp->rx_iov[i] = {tp->rx_bufs.data() + size_t{i} * kRxBufLen, kRxBufLen};
@@ -78,11 +82,32 @@ int transport_acquire(Device* d) noexcept {
         h.msg_iov = &tp->rx_iov[i];
         h.msg_iovlen = 1;
     }
+    tp->wake_fds.push_back(fd);
+    // Same-host fast path: offer a mailbox (we own addr:port in this netns now) and use others'.
+    if (shm::enabled_by_env()) {
+        tp->netns = shm::netns_id();
+        std::unique_ptr<shm::Mailbox> mb(new (std::nothrow) shm::Mailbox);
+        if (int rc = !mb ? -ENOMEM : tp->netns ? mb->create(d->cfg.addr_be, tp->port) : -ENOENT; rc) {
+            std::fprintf(stderr, "softud: %s: no shared-memory mailbox (%s): UDP only\n",
+                         d->cfg.name.c_str(), std::strerror(-rc));
+            tp->netns = 0;
+        } else {
+            tp->wake_fds.push_back(mb->bell_fd());
+            tp->mb = std::move(mb);
+        }
+    }
+    if (FaultConfig fc = faults_from_env(d->cfg.name); fc.any()) {
+        tp->faults.reset(new (std::nothrow) Faults(fc, d->cfg.name, is_ib(d), d->ctr));
+        if (tp->faults && tp->faults->timer_fd() >= 0)
+            tp->wake_fds.push_back(tp->faults->timer_fd());
+    }
     for (Channel* ch : d->channels) {
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.fd = fd;
-        ::epoll_ctl(ch->ch.fd, EPOLL_CTL_ADD, fd, &ev);
+        for (int w : tp->wake_fds) {
+            epoll_event ev{};
+            ev.events = EPOLLIN;
+            ev.data.fd = w;
+            ::epoll_ctl(ch->ch.fd, EPOLL_CTL_ADD, w, &ev);
+        }
     }
     if (const char* dir = std::getenv("SOFTUD_STAT_DIR"); dir && *dir) {
         if (int rc = d->ctr.publish(dir, d->cfg.name); rc)
@@ -91,6 +116,11 @@ int transport_acquire(Device* d) noexcept {
     }
     d->tp = std::move(tp);
     d->tp_fast.store(d->tp.get(), std::memory_order_release);
+    if (d->tp->mb) {  // CQs armed before the first QP existed want the bell too
+        std::lock_guard<std::mutex> b(d->bell_lock);
+        if (d->armed_channel_cqs > 0)
+            d->tp->mb->arm();
+    }
     return 0;
 }
 
@@ -98,8 +128,8 @@ void transport_release_locked(Device* d) noexcept {
     if (!d->tp)
         return;
     d->tp_fast.store(nullptr, std::memory_order_release);
-    ::close(d->tp->fd);  // also leaves every epoll set it was in
-    d->tp.reset();
+    ::close(d->tp->fd);  // also leaves every epoll set it was in (as the bell and timer fds do)
+    d->tp.reset();       // mailbox closed and unlinked, lanes released, held datagrams counted
     d->ctr.unpublish();
 }
 

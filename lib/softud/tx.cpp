@@ -6,6 +6,7 @@
 // until a completion at or after it has been polled.
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include "softud.h"
 
@@ -101,6 +102,13 @@ extern "C" int softud_post_send(ibv_qp* ibqp, ibv_send_wr* wr, ibv_send_wr** bad
             err = went_error = true;
             continue;
         }
+        if (tp && tp->faults && tp->faults->wc_error()) {  // injected: an error completion
+            e.wc.status = IBV_WC_GENERAL_ERR;
+            e.solicited = true;
+            qp->tx_done.push_back(e);
+            err = went_error = true;
+            continue;
+        }
         if (sig) {
             ++signaled;
             qp->tx_done.push_back(e);
@@ -157,8 +165,35 @@ extern "C" int softud_post_send(ibv_qp* ibqp, ibv_send_wr* wr, ibv_send_wr** bad
     }
     mrs.unlock();
 
+    uint64_t sent = 0, bytes = 0, errors = 0, calls = 0, shm_batches = 0;
+    // Same-host destinations: one ring publication per run of WRs to the same address, no
+    // system call. What is left (other hosts, or no mailbox) moves down for sendmmsg.
+    if (tp && tp->netns && nmsg) {
+        const int64_t now = shm::now_ns();
+        size_t out = 0;
+        for (size_t i = 0; i < nmsg;) {
+            const auto* dst = static_cast<const sockaddr_in*>(qp->tx_msgs[i].msg_hdr.msg_name);
+            size_t j = i + 1;
+            while (j < nmsg && qp->tx_msgs[j].msg_hdr.msg_name == dst)
+                ++j;
+            bool done = false;
+            if (shm::Link* l = tp->links.get(dst->sin_addr.s_addr, ntohs(dst->sin_port))) {
+                std::lock_guard<std::mutex> lg(l->lock);
+                if (l->usable(tp->netns, now)) {
+                    bytes += l->publish(&qp->tx_msgs[i], j - i, d->cfg.addr_be, tp->port, 0, tp->ttl);
+                    sent += j - i;
+                    ++shm_batches;
+                    done = true;
+                }
+            }
+            for (size_t k = i; !done && k < j; ++k, ++out)
+                if (out != k)
+                    qp->tx_msgs[out] = qp->tx_msgs[k];
+            i = j;
+        }
+        nmsg = out;
+    }
     // One system call for the whole list (UIO_MAXIOV messages per call at most).
-    uint64_t sent = 0, bytes = 0, errors = 0, calls = 0;
     for (size_t off = 0; tp && off < nmsg;) {
         unsigned n = static_cast<unsigned>(std::min<size_t>(nmsg - off, kMaxMsgsPerSyscall));
         int r = ::sendmmsg(tp->fd, qp->tx_msgs.data() + off, n, 0);
@@ -179,6 +214,7 @@ extern "C" int softud_post_send(ibv_qp* ibqp, ibv_send_wr* wr, ibv_send_wr** bad
         errors += nmsg;
     CounterBlock& c = d->ctr;
     if (calls) c.add(Counter::sendmmsg_calls, calls);
+    if (shm_batches) c.add(Counter::shm_tx_batches, shm_batches);
     if (sent) c.add(Counter::tx_packets, sent);
     if (bytes) c.add(Counter::tx_bytes, bytes);
     if (errors) c.add(Counter::tx_errors, errors);

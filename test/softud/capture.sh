@@ -7,7 +7,7 @@ command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
 iters=20
 want=$((2 * iters))
 port=18617
-devs=(--dev sa=127.0.17.2 --dev sb=127.0.17.3)
+devs=(--udp --dev sa=127.0.17.2 --dev sb=127.0.17.3)  # on the wire: no shared-memory path
 bg cap timeout 30 tshark -i lo -f 'udp port 4791 and host 127.0.17.2' -c $want -a duration:20 -w "$T/cap.pcap"
 for _ in $(seq 100); do grep -q "Capturing on" "$T/cap.out" && break; sleep 0.1; done
 grep -q "Capturing on" "$T/cap.out" || { cat "$T/cap.out"; fail "tshark did not start"; }

@@ -32,4 +32,14 @@ for d in sa sb; do
     tx=$("$SOFTUD_STAT" "$d" tx_packets); rx=$("$SOFTUD_STAT" "$d" rx_packets)
     [ "$tx" -ge "$iters" ] && [ "$rx" -ge "$iters" ] || fail "$d counters: tx $tx rx $rx"
 done
-pass "ibv_ud_pingpong $mode"
+# Both processes are on this host: the shared-memory path carried everything, unless forced off.
+for d in sa sb; do
+    sys=$("$SOFTUD_STAT" "$d" sendmmsg_calls); shm=$("$SOFTUD_STAT" "$d" shm_tx_batches)
+    if [ "${SOFTUD_SHM:-1}" = 0 ]; then
+        [ "$shm" -eq 0 ] && [ "$sys" -ge "$iters" ] || fail "$d: UDP path expected (sendmmsg $sys, shm $shm)"
+    else
+        [ "$sys" -eq 0 ] && [ "$shm" -ge "$iters" ] || fail "$d: shm path expected (sendmmsg $sys, shm $shm)"
+    fi
+    echo "$d: sendmmsg_calls $sys shm_tx_batches $shm"
+done
+pass "ibv_ud_pingpong $mode${SOFTUD_SHM:+ (SOFTUD_SHM=$SOFTUD_SHM)}"

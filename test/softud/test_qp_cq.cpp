@@ -383,6 +383,7 @@ TEST_F(Threads, ConcurrentQpsOnOneContext) {
         ASSERT_EQ(to_state(l.rqp, IBV_QPS_RTS), 0);
     }
     std::atomic<int> received[kThreads] = {};
+    std::atomic<int> ready{0};  // senders start once every receiver has its receives posted
     auto rx = [&](int t) {
         Lane& l = lanes[t];
         ibv_sge sge{reinterpret_cast<uintptr_t>(b.buf.data() + t * 32768), 128, b.mr->lkey};
@@ -392,8 +393,9 @@ TEST_F(Threads, ConcurrentQpsOnOneContext) {
         ibv_recv_wr* bad;
         for (int i = 0; i < 256; ++i)
             ASSERT_EQ(ibv_post_recv(l.rqp, &wr, &bad), 0);
+        ++ready;
         auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (received[t] < kMsgs / 2 && std::chrono::steady_clock::now() < end) {
+        while (received[t] < kMsgs && std::chrono::steady_clock::now() < end) {
             ibv_wc wc[32];
             int n = ibv_poll_cq(l.rcq, 32, wc);
             ASSERT_GE(n, 0);
@@ -416,7 +418,10 @@ TEST_F(Threads, ConcurrentQpsOnOneContext) {
         wr.wr.ud.remote_qpn = l.rqp->qp_num;
         wr.wr.ud.remote_qkey = kQkey;
         int outstanding = 0;
-        for (int sent = 0; sent < kMsgs;) {
+        auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (ready < kThreads && std::chrono::steady_clock::now() < give_up)
+            std::this_thread::yield();
+        for (int sent = 0; sent < kMsgs && std::chrono::steady_clock::now() < give_up;) {
             ibv_send_wr* bad;
             if (outstanding < 32) {
                 ASSERT_EQ(ibv_post_send(l.sqp, &wr, &bad), 0);
@@ -427,8 +432,9 @@ TEST_F(Threads, ConcurrentQpsOnOneContext) {
             int n = ibv_poll_cq(l.scq, 16, wc);
             ASSERT_GE(n, 0);
             outstanding -= n;
-            if (sent % 64 == 0)
-                std::this_thread::sleep_for(std::chrono::microseconds(200));  // let receivers keep up
+            // Flow control: never more than half the receiver's 256 posted receives in flight.
+            while (sent - received[t] > 128 && std::chrono::steady_clock::now() < give_up)
+                std::this_thread::sleep_for(std::chrono::microseconds(50));
         }
     };
     std::vector<std::thread> th;
@@ -439,7 +445,7 @@ TEST_F(Threads, ConcurrentQpsOnOneContext) {
     for (auto& x : th)
         x.join();
     for (int t = 0; t < kThreads; ++t)
-        EXPECT_GE(received[t].load(), kMsgs / 2) << "lane " << t;
+        EXPECT_EQ(received[t].load(), kMsgs) << "lane " << t;
     for (auto& l : lanes) {
         ibv_destroy_qp(l.sqp);
         ibv_destroy_qp(l.rqp);
