@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+// Behaviours the same-host path must keep (they hold on the UDP path too; both suites run them):
+// several senders to one receiver keep per-sender order and lose nothing; the channel fd wakes
+// for an armed CQ even after datagrams for another, unarmed CQ consumed the first wakeup.
+#include <poll.h>
+
+#include <atomic>
+
+#include "verbs_fixture.h"
+
+namespace softud_test {
+namespace {
+
+class Shm : public VerbsPair {
+protected:
+    const char* devices() const override { return "ma=127.0.15.2,mb=127.0.15.3,mc=127.0.15.4"; }
+    QpOpts opts() const override {
+        QpOpts o;
+        o.max_recv_wr = 4096;
+        o.max_send_wr = 64;
+        o.cqe = 8192;
+        o.sig_all = false;
+        o.channel = true;
+        return o;
+    }
+};
+
+// A third device (mc) and ma both send to mb at once, from two threads: two lanes in mb's mailbox.
+TEST_F(Shm, TwoSendersToOneReceiverKeepTheirOrderAndLoseNothing) {
+    constexpr int kPerSender = 2000;
+    Side& a = side_[0];
+    Side& b = side_[1];
+    Side c;
+    int n = 0;
+    ibv_device** l = ibv_get_device_list(&n);
+    ASSERT_EQ(n, 3);
+    c.ctx = ibv_open_device(l[2]);
+    ibv_free_device_list(l);
+    ASSERT_NE(c.ctx, nullptr);
+    QpOpts o = opts();
+    o.channel = false;
+    open_side(c, o);
+    c.ah = make_ah(c, b);
+    ASSERT_NE(c.ah, nullptr);
+    for (int i = 0; i < 4096; ++i)
+        ASSERT_EQ(post_recv(b, size_t(i % 512) * 80, 80, uint64_t(i)), 0);
+    auto sender = [&](Side& s, uint32_t tag) {
+        for (int i = 0; i < kPerSender;) {
+            ibv_sge sge[32];
+            ibv_send_wr wr[32];
+            int k = std::min(32, kPerSender - i);
+            for (int j = 0; j < k; ++j) {
+                uint32_t v = (tag << 24) | uint32_t(i + j);
+                std::memcpy(s.buf.data() + size_t(j) * 8, &v, 4);
+                sge[j] = {reinterpret_cast<uintptr_t>(s.buf.data() + size_t(j) * 8), 4, s.mr->lkey};
+                wr[j] = {};
+                wr[j].sg_list = &sge[j];
+                wr[j].num_sge = 1;
+                wr[j].opcode = IBV_WR_SEND_WITH_IMM;  // the immediate carries the sequence
+                wr[j].imm_data = v;
+                wr[j].send_flags = j + 1 == k ? IBV_SEND_SIGNALED : 0;
+                wr[j].wr.ud.ah = s.ah;
+                wr[j].wr.ud.remote_qpn = b.qp->qp_num;
+                wr[j].wr.ud.remote_qkey = kQkey;
+                wr[j].next = j + 1 < k ? &wr[j + 1] : nullptr;
+            }
+            ibv_send_wr* bad;
+            ASSERT_EQ(ibv_post_send(s.qp, wr, &bad), 0);
+            auto done = poll(s.scq, 1);
+            ASSERT_EQ(done.size(), 1u);
+            i += k;
+        }
+    };
+    std::thread t1(sender, std::ref(a), 1u), t2(sender, std::ref(c), 2u);
+    t1.join();
+    t2.join();
+    auto wc = poll(b.rcq, 2 * kPerSender, 5000);
+    ASSERT_EQ(wc.size(), size_t(2 * kPerSender));
+    uint32_t next[3] = {0, 0, 0};
+    for (const ibv_wc& w : wc) {
+        ASSERT_EQ(w.status, IBV_WC_SUCCESS);
+        uint32_t v = w.imm_data;
+        uint32_t tag = v >> 24;
+        ASSERT_TRUE(tag == 1 || tag == 2);
+        ASSERT_EQ(v & 0xffffff, next[tag]) << "sender " << tag << " out of order";
+        ++next[tag];
+    }
+    EXPECT_EQ(counter(b, "rx_packets"), uint64_t(2 * kPerSender));
+    ibv_destroy_ah(c.ah);
+    ibv_destroy_qp(c.qp);
+    ibv_dereg_mr(c.mr);
+    ibv_destroy_cq(c.scq);
+    ibv_destroy_cq(c.rcq);
+    ibv_dealloc_pd(c.pd);
+    ibv_close_device(c.ctx);
+}
+
+// mb has two QPs whose receive CQs share one channel; only the second CQ is armed. Datagrams
+// for the first (unarmed) CQ arrive first and take the wakeup; the fd must still wake for the
+// armed CQ later (the bell stays wanted while an armed CQ exists).
+TEST_F(Shm, ChannelWakesForTheArmedCqAfterTrafficToAnUnarmedOne) {
+    Side& a = side_[0];
+    Side& b = side_[1];
+    ibv_cq* cq2 = ibv_create_cq(b.ctx, 16, nullptr, b.ch, 0);
+    ASSERT_NE(cq2, nullptr);
+    ibv_qp_init_attr ia{};
+    ia.send_cq = ia.recv_cq = cq2;
+    ia.qp_type = IBV_QPT_UD;
+    ia.cap = {4, 8, 1, 1, 0};
+    ibv_qp* qp2 = ibv_create_qp(b.pd, &ia);
+    ASSERT_NE(qp2, nullptr);
+    ASSERT_EQ(to_state(qp2, IBV_QPS_RTS), 0);
+    ibv_sge rs{reinterpret_cast<uintptr_t>(b.buf.data() + 60000), 128, b.mr->lkey};
+    ibv_recv_wr rw{};
+    rw.sg_list = &rs;
+    rw.num_sge = 1;
+    ibv_recv_wr* rbad;
+    ASSERT_EQ(ibv_post_recv(qp2, &rw, &rbad), 0);
+    ASSERT_EQ(post_recv(b, 0, 128, 1), 0);
+    ASSERT_EQ(ibv_req_notify_cq(cq2, 0), 0);
+    // 1. To the unarmed CQ's QP: consume whatever wakeup it caused.
+    ASSERT_EQ(send(a, 0, 8, 1), 0);
+    auto first = poll(b.rcq, 1);
+    ASSERT_EQ(first.size(), 1u);
+    ibv_cq* got;
+    void* ctx;
+    int fl = fcntl(b.ch->fd, F_GETFL);
+    ASSERT_EQ(fcntl(b.ch->fd, F_SETFL, fl | O_NONBLOCK), 0);
+    EXPECT_EQ(ibv_get_cq_event(b.ch, &got, &ctx), -1);  // no event: rcq was not armed
+    ASSERT_EQ(fcntl(b.ch->fd, F_SETFL, fl), 0);
+    // 2. To the armed CQ's QP, from another thread a bit later: the blocked wait must return.
+    std::thread t([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        ibv_sge sge{reinterpret_cast<uintptr_t>(a.buf.data()), 8, a.mr->lkey};
+        ibv_send_wr wr{};
+        wr.sg_list = &sge;
+        wr.num_sge = 1;
+        wr.opcode = IBV_WR_SEND;
+        wr.wr.ud.ah = a.ah;
+        wr.wr.ud.remote_qpn = qp2->qp_num;
+        wr.wr.ud.remote_qkey = kQkey;
+        ibv_send_wr* bad;
+        EXPECT_EQ(ibv_post_send(a.qp, &wr, &bad), 0);
+    });
+    pollfd p{b.ch->fd, POLLIN, 0};
+    int pr = ::poll(&p, 1, 2000);
+    t.join();
+    ASSERT_EQ(pr, 1) << "channel fd did not wake for the armed CQ";
+    ASSERT_EQ(ibv_get_cq_event(b.ch, &got, &ctx), 0);
+    EXPECT_EQ(got, cq2);
+    ibv_ack_cq_events(got, 1);
+    ibv_wc wc;
+    EXPECT_EQ(ibv_poll_cq(cq2, 1, &wc), 1);
+    ibv_destroy_qp(qp2);
+    ibv_destroy_cq(cq2);
+}
+
+}  // namespace
+}  // namespace softud_test
