@@ -10,7 +10,8 @@
 #   - shows their live output, then a summary (throughput, latency, losses and drops);
 #   - removes everything it created, also on Ctrl-C.
 # Settings: DEMO_SECONDS (default 10), RDMAUD_SERVER_THREADS (2), RDMAUD_CLIENT_THREADS (1),
-# RDMAUD_WINDOW (16), RDMAUD_SIZE (64); DEMO_NETNS=0 forces loopback addresses.
+# RDMAUD_WINDOW (16), RDMAUD_SIZE (64); DEMO_NETNS=0 forces loopback addresses;
+# DEMO_WORKDIR (/tmp) holds the run's logs while it lasts.
 set -euo pipefail
 RDMAUD_SCRIPT=demo
 . "$(dirname "$0")/lib.sh"
@@ -26,7 +27,7 @@ export RDMAUD_ECHO_ARGS="--idle-yield"
 [ "${DEMO_SKIP_SETUP:-0}" = 1 ] || "$RDMAUD_TOP/scripts/setup.sh"
 need_root "the demo (network namespaces, hugepages)"
 
-work=$(mktemp -d /tmp/rdmaud-demo.XXXXXX)
+work=$(mktemp -d "${DEMO_WORKDIR:-/tmp}/rdmaud-demo.XXXXXX")
 hosts=(server client1 client2)
 declare -A addr ns
 created_ns=()

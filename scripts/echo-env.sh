@@ -75,7 +75,7 @@ echo_launch() {
     [ -n "$RDMAUD_SOFTUD" ] && wrap=("$SOFTUD_RUN" --dev "softud0=$RDMAUD_SOFTUD" --)
     # shellcheck disable=SC2046
     "${wrap[@]}" "$ECHO_BIN" $(echo_eal_mem) --no-pci -d "$RDMAUD_PMD" \
-        --file-prefix="rdmaud-echo-$name" --vdev="$(echo_devargs "$name")" "$@" \
+        --file-prefix="rdmaud-echo-$name-$$" --vdev="$(echo_devargs "$name")" "$@" \
         >"$RDMAUD_RUN_DIR/$name.log" 2>&1 &
     echo $! >"$RDMAUD_RUN_DIR/$name.pid"
     log "$role $name started (pid $!, log $RDMAUD_RUN_DIR/$name.log)"

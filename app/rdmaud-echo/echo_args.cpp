@@ -51,7 +51,7 @@ const char *usage()
 	       "client only:\n"
 	       "  --server MAC[,MAC...]  server ports to send to, round-robin (required)\n"
 	       "  --window W        outstanding requests per client thread (default 16, max 512)\n"
-	       "  --size B          frame size in bytes (default 64, at least 46)\n"
+	       "  --size B          frame size in bytes (default 64, at least 62)\n"
 	       "  --timeout-ms T    a request unanswered for T ms is counted lost (default 200)\n"
 	       "  --client-id N     this client machine's number, 0..255 (default 0)\n"
 	       "  --server-name N[,N...] look the servers up by name in the registry instead\n"
@@ -104,7 +104,7 @@ int parse_args(int argc, char **argv, Options &opt, std::string &err)
 				return bad("expected 1 to 512 outstanding requests");
 		} else if (a == "--size") {
 			if (!to_uint(val, kMaxFrame, opt.frame_size) || opt.frame_size < kMinFrame)
-				return bad("expected a frame size from 46 to 9000 bytes");
+				return bad("expected a frame size from 62 to 9000 bytes");
 		} else if (a == "--timeout-ms") {
 			if (!to_uint(val, 60000, opt.timeout_ms) || opt.timeout_ms == 0)
 				return bad("expected 1 to 60000 ms");

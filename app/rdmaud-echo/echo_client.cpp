@@ -6,6 +6,7 @@
  * lost and its slot reused; an answer arriving after that is counted late.
  * Every request sent ends up received or lost: nothing is left unaccounted.
  */
+#include <netinet/in.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -26,7 +27,7 @@ namespace echo {
 namespace {
 
 struct Slot {
-	uint64_t seq = 0;
+	uint32_t seq = 0;
 	uint64_t tsc = 0;
 	bool busy = false;
 };
@@ -41,6 +42,20 @@ public:
 		for (unsigned i = 0; i < ctx.window; i++)
 			free_[nfree_++] = ctx.window - 1 - i;
 		tsc_hz_ = rte_get_tsc_hz();
+		/* Every request of this thread is this frame but for its message and destination. */
+		tmpl_.eth.src_addr = ctx.src;
+		tmpl_.eth.ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+		tmpl_.ip.version_ihl = RTE_IPV4_VHL_DEF;
+		tmpl_.ip.total_length = rte_cpu_to_be_16(static_cast<uint16_t>(ctx.frame_size - sizeof(rte_ether_hdr)));
+		tmpl_.ip.time_to_live = 64;
+		tmpl_.ip.next_proto_id = IPPROTO_UDP;
+		tmpl_.ip.src_addr = rte_cpu_to_be_32(kClientNet | (ctx.client_tag & 0xff00u) | ((ctx.client_tag & 0xffu) + 1));
+		tmpl_.ip.dst_addr = rte_cpu_to_be_32(kServerAddr);
+		tmpl_.ip.hdr_checksum = rte_ipv4_cksum(&tmpl_.ip);
+		tmpl_.udp.src_port = rte_cpu_to_be_16(static_cast<uint16_t>(kClientPortBase + (ctx.client_tag & 0xffu)));
+		tmpl_.udp.dst_port = rte_cpu_to_be_16(kEchoUdpPort);
+		tmpl_.udp.dgram_len = rte_cpu_to_be_16(
+			static_cast<uint16_t>(ctx.frame_size - sizeof(rte_ether_hdr) - sizeof(rte_ipv4_hdr)));
 	}
 
 	int run()
@@ -118,13 +133,12 @@ private:
 	{
 		if (rte_pktmbuf_data_len(m) < kMinFrame)
 			return nullptr;
-		auto *eth = rte_pktmbuf_mtod(m, const rte_ether_hdr *);
-		if (eth->ether_type != rte_cpu_to_be_16(kEtherType))
+		auto *f = rte_pktmbuf_mtod(m, const EchoFrame *);
+		if (f->eth.ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || f->ip.next_proto_id != IPPROTO_UDP ||
+		    f->udp.dst_port != tmpl_.udp.src_port || f->msg.magic != kMagic || f->msg.kind != kResponse ||
+		    f->msg.client != ctx_.client_tag)
 			return nullptr;
-		auto *msg = reinterpret_cast<const EchoMsg *>(eth + 1);
-		if (msg->magic != kMagic || msg->kind != kResponse || msg->client != ctx_.client_tag)
-			return nullptr;
-		return msg;
+		return &f->msg;
 	}
 
 	void expire(uint64_t now)
@@ -154,13 +168,11 @@ private:
 			uint32_t s = free_[nfree_ - 1 - i];
 			rte_mbuf *m = tx[i];
 			m->data_len = m->pkt_len = ctx_.frame_size;
-			auto *eth = rte_pktmbuf_mtod(m, rte_ether_hdr *);
-			eth->dst_addr = (*ctx_.servers)[next_server_];
+			auto *f = rte_pktmbuf_mtod(m, EchoFrame *);
+			*f = tmpl_;
+			f->eth.dst_addr = (*ctx_.servers)[next_server_];
 			next_server_ = next_server_ + 1 == ctx_.servers->size() ? 0 : next_server_ + 1;
-			eth->src_addr = ctx_.src;
-			eth->ether_type = rte_cpu_to_be_16(kEtherType);
-			auto *msg = reinterpret_cast<EchoMsg *>(eth + 1);
-			*msg = EchoMsg{kMagic, kRequest, ctx_.client_tag, ++seq_, now, 0, s};
+			f->msg = EchoMsg{kMagic, kRequest, 0, ctx_.client_tag, static_cast<uint16_t>(s), ++seq_, now};
 			slots_[s] = Slot{seq_, now, true};
 		}
 		uint16_t sent = rte_eth_tx_burst(ctx_.port, ctx_.queue, tx, static_cast<uint16_t>(k));
@@ -180,7 +192,8 @@ private:
 	std::array<Slot, kMaxWindow> slots_{};
 	std::array<uint32_t, kMaxWindow> free_{};
 	unsigned nfree_ = 0;
-	uint64_t seq_ = 0;
+	uint32_t seq_ = 0;
+	EchoFrame tmpl_{};
 	uint64_t tsc_hz_ = 1;
 	size_t next_server_ = 0;
 };

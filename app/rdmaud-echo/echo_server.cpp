@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Server worker: receive a burst, swap MACs, bump the counter, send it back. */
+#include <netinet/in.h>
 #include <sched.h>
 
 #include <rte_byteorder.h>
@@ -15,15 +16,33 @@ namespace echo {
 /* A full tx queue gets this many more tries before the rest of a burst is dropped (counted). */
 static constexpr unsigned kTxRetries = 64;
 
-static inline EchoMsg *echo_msg(rte_mbuf *m)
+/* The echo request in m, or nullptr if m is anything else. */
+static inline EchoFrame *echo_request(rte_mbuf *m)
 {
 	if (rte_pktmbuf_data_len(m) < kMinFrame)
 		return nullptr;
-	auto *eth = rte_pktmbuf_mtod(m, rte_ether_hdr *);
-	if (eth->ether_type != rte_cpu_to_be_16(kEtherType))
+	auto *f = rte_pktmbuf_mtod(m, EchoFrame *);
+	if (f->eth.ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || f->ip.next_proto_id != IPPROTO_UDP ||
+	    f->ip.version_ihl != RTE_IPV4_VHL_DEF || f->udp.dst_port != rte_cpu_to_be_16(kEchoUdpPort) ||
+	    f->msg.magic != kMagic || f->msg.kind != kRequest)
 		return nullptr;
-	auto *msg = reinterpret_cast<EchoMsg *>(eth + 1);
-	return msg->magic == kMagic ? msg : nullptr;
+	return f;
+}
+
+/* Turn a request into its response in place (the IP checksum is unchanged by swaps). */
+static inline void make_response(EchoFrame *f)
+{
+	const rte_ether_addr mac = f->eth.dst_addr;
+	f->eth.dst_addr = f->eth.src_addr;
+	f->eth.src_addr = mac;
+	const rte_be32_t ip = f->ip.src_addr;
+	f->ip.src_addr = f->ip.dst_addr;
+	f->ip.dst_addr = ip;
+	const rte_be16_t port = f->udp.src_port;
+	f->udp.src_port = f->udp.dst_port;
+	f->udp.dst_port = port;
+	f->msg.kind = kResponse;
+	f->msg.counter++;
 }
 
 int server_loop(void *arg)
@@ -45,17 +64,12 @@ int server_loop(void *arg)
 		idle = 0;
 		uint16_t nt = 0, nj = 0;
 		for (uint16_t i = 0; i < n; i++) {
-			EchoMsg *msg = echo_msg(rx[i]);
-			if (msg == nullptr || msg->kind != kRequest) {
+			EchoFrame *f = echo_request(rx[i]);
+			if (f == nullptr) {
 				junk[nj++] = rx[i];
 				continue;
 			}
-			auto *eth = rte_pktmbuf_mtod(rx[i], rte_ether_hdr *);
-			rte_ether_addr tmp = eth->dst_addr;
-			eth->dst_addr = eth->src_addr;
-			eth->src_addr = tmp;
-			msg->kind = kResponse;
-			msg->counter++;
+			make_response(f);
 			tx[nt++] = rx[i];
 		}
 		if (nj != 0) {

@@ -9,7 +9,7 @@
 
 out=$TEST_TMP/demo.out
 rc=0
-DEMO_SKIP_SETUP=1 DEMO_SECONDS=3 timeout -k 10 120 bash "$RDMAUD_TOP/scripts/demo.sh" >"$out" 2>&1 || rc=$?
+DEMO_WORKDIR=$TEST_TMP DEMO_SKIP_SETUP=1 DEMO_SECONDS=3 timeout -k 10 120 bash "$RDMAUD_TOP/scripts/demo.sh" >"$out" 2>&1 || rc=$?
 cat "$out"
 [ $rc -eq 0 ] || fail "scripts/demo.sh exited with $rc"
 grep -q "^RESULT: OK" "$out" || fail "the demo's summary is not OK"
@@ -20,8 +20,12 @@ done
 grep -q "machines: network namespaces" "$out" || echo "note: ran on loopback addresses (no namespaces)"
 left=$(ip netns list 2>/dev/null | grep -c '^rdmaud-demo-' || true)
 [ "$left" -eq 0 ] || fail "the demo left $left network namespace(s) behind"
-if pgrep -f 'rdmaud-demo\.' >/dev/null; then
-    pgrep -fa 'rdmaud-demo\.'
-    fail "the demo left processes behind"
+# Everything the demo starts has its work directory in its command line (tail) or its
+# environment (memcached and the echo processes get RDMAUD_RUN_DIR=<work>/<machine>).
+left=$(grep -ls "$TEST_TMP/[r]dmaud-demo\." /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null |
+    cut -d/ -f3 | sort -u | grep -vx "$$" || true)
+if [ -n "$left" ]; then
+    for p in $left; do tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null; echo; done
+    fail "the demo left processes behind: $left"
 fi
 pass "demo summary OK, nothing left behind"

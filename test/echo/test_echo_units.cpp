@@ -75,7 +75,7 @@ TEST(EchoArgs, Refusals)
 		{{"--mode", "client", "--server", "ff:ff:ff:ff:ff:ff"}, "invalid --server"},
 		{{"--mode", "server", "--window", "0"}, "invalid --window 0"},
 		{{"--mode", "server", "--window", "513"}, "invalid --window 513"},
-		{{"--mode", "server", "--size", "45"}, "invalid --size 45"},
+		{{"--mode", "server", "--size", "61"}, "invalid --size 61"},
 		{{"--mode", "server", "--client-id", "256"}, "invalid --client-id 256"},
 		{{"--mode", "server", "--bogus", "1"}, "unknown option --bogus"},
 		{{"--mode", "server", "--port"}, "needs a value"},

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
+#include <random>
 #include <pthread.h>
 #include <sched.h>
 #include <thread>
@@ -137,6 +139,40 @@ TEST(PeerDirectory, StuckReaderDefersInsteadOfFreeing)
 	EXPECT_EQ(g_destroyed.load(), 1);
 	dir.shutdown();
 	EXPECT_EQ(g_destroyed.load(), 3);
+}
+
+} // namespace
+
+namespace {
+
+/* Software RSS: a multi-queue peer's flows spread over all its queues, each flow
+ * always to the same queue; single-queue peers keep their one QPN. */
+TEST(PeerTable, SoftwareRssSpreadsFlowsOverQueues)
+{
+	const std::vector<uint32_t> qpns = {0x21, 0x22, 0x23, 0x24};
+	PeerEntry multi{mac_key(mac(0, 1)), fake_ah(1), 0x21, 7};
+	multi.nqpn = 4;
+	multi.qpn_off = 0;
+	PeerEntry single{mac_key(mac(0, 2)), fake_ah(2), 0x31, 7};
+	PeerTable *t = PeerTable::build({multi, single}, qpns, 0, SOCKET_ID_ANY);
+	ASSERT_NE(t, nullptr);
+	const PeerEntry *m = t->find(multi.key);
+	const PeerEntry *s = t->find(single.key);
+	ASSERT_NE(m, nullptr);
+	ASSERT_NE(s, nullptr);
+	std::map<uint32_t, unsigned> hits;
+	std::mt19937 rng(7);
+	for (int i = 0; i < 4000; i++) {
+		uint32_t h = static_cast<uint32_t>(rng());
+		uint32_t q = t->qpn_for(*m, h);
+		EXPECT_EQ(q, t->qpn_for(*m, h)) << "a flow must keep its queue";
+		hits[q]++;
+		EXPECT_EQ(t->qpn_for(*s, h), 0x31u);
+	}
+	ASSERT_EQ(hits.size(), 4u) << "every queue gets flows";
+	for (const auto &[q, n] : hits)
+		EXPECT_GT(n, 800u) << "queue 0x" << std::hex << q << " got too few of 4000 flows";
+	PeerTable::destroy(t, nullptr);
 }
 
 } // namespace

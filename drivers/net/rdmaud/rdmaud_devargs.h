@@ -78,6 +78,7 @@ struct PeerSpec {
 	uint8_t gid[16]{};     /* kGid: raw GID (IPv4 given: ::ffff:a.b.c.d) */
 	uint16_t lid = 0;      /* kLid */
 	uint32_t qpn = 0;
+	std::vector<uint32_t> queue_qpns; /* registry: every queue's QPN (software RSS); empty: qpn only */
 	bool qkey_set = false; /* false: the port's own Q_Key */
 	uint32_t qkey = 0;
 };

@@ -1,24 +1,29 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "rdmaud_peers.h"
 
+#include <algorithm>
+
 #include <rte_cycles.h>
 #include <rte_malloc.h>
 #include <sched.h>
 
 namespace rdmaud {
 
-PeerTable *PeerTable::build(const std::vector<PeerEntry> &entries, uint64_t self_key, int socket)
+PeerTable *PeerTable::build(const std::vector<PeerEntry> &entries, const std::vector<uint32_t> &qpns,
+			     uint64_t self_key, int socket)
 {
 	uint32_t slots = 8;
 	while (slots < entries.size() * kPeerLoadFactorInv)
 		slots <<= 1;
-	size_t bytes = sizeof(PeerTable) + (slots + entries.size()) * sizeof(PeerEntry);
+	size_t bytes = sizeof(PeerTable) + (slots + entries.size()) * sizeof(PeerEntry) + qpns.size() * sizeof(uint32_t);
 	auto *t = static_cast<PeerTable *>(rte_zmalloc_socket("rdmaud_peers", bytes, RTE_CACHE_LINE_SIZE, socket));
 	if (t == nullptr)
 		return nullptr;
 	t->mask = slots - 1;
 	t->slots = reinterpret_cast<PeerEntry *>(t + 1);
 	t->bcast = t->slots + slots;
+	t->qpns = reinterpret_cast<uint32_t *>(t->bcast + entries.size());
+	std::copy(qpns.begin(), qpns.end(), t->qpns);
 	for (const PeerEntry &e : entries) {
 		uint32_t i = hash(e.key) & t->mask;
 		while (t->slots[i].key != 0)

@@ -28,10 +28,12 @@ namespace rdmaud {
 struct PeerEntry {
 	uint64_t key;  /* MAC as a 48-bit integer; 0 = empty slot (MAC 0 is refused) */
 	ibv_ah *ah;
-	uint32_t qpn;
+	uint32_t qpn;  /* the peer's queue 0 (broadcast, and peers with one queue) */
 	uint32_t qkey;
+	uint32_t qpn_off = 0; /* with nqpn > 1: the peer's queues' QPNs are PeerTable::qpns[qpn_off..] */
+	uint16_t nqpn = 0;    /* queues of a multi-queue peer (0 or 1: qpn only) */
 };
-static_assert(sizeof(PeerEntry) == 24, "three entries per 64-byte line and a half");
+static_assert(sizeof(PeerEntry) == 32, "two entries per 64-byte line");
 
 /* Slots per entry at least this: open addressing stays short at load <= 1/2. */
 inline constexpr uint32_t kPeerLoadFactorInv = 2;
@@ -51,6 +53,7 @@ struct PeerTable {
 	uint32_t pad_;
 	PeerEntry *slots;
 	PeerEntry *bcast;    /* dense copy for broadcast/multicast fan-out */
+	uint32_t *qpns;      /* QPNs of every queue of the multi-queue peers */
 
 	static inline uint32_t hash(uint64_t key)
 	{
@@ -70,11 +73,28 @@ struct PeerTable {
 	}
 
 	/*
+	 * Software RSS: the QPN of the peer's queue for a flow hash, spread like
+	 * hardware RSS (multiply-shift: no division on the datapath).
+	 */
+	inline uint32_t qpn_for(const PeerEntry &e, uint32_t flow_hash) const
+	{
+		if (e.nqpn <= 1)
+			return e.qpn;
+		return qpns[e.qpn_off + static_cast<uint32_t>((static_cast<uint64_t>(flow_hash) * e.nqpn) >> 32)];
+	}
+
+	/*
 	 * Build a table (one allocation on NUMA node socket) from entries with
 	 * distinct non-zero keys; self_key is left out of the broadcast list.
+	 * qpns holds the queues of multi-queue entries (PeerEntry::qpn_off/nqpn).
 	 * nullptr on allocation failure.
 	 */
-	static PeerTable *build(const std::vector<PeerEntry> &entries, uint64_t self_key, int socket);
+	static PeerTable *build(const std::vector<PeerEntry> &entries, const std::vector<uint32_t> &qpns,
+				uint64_t self_key, int socket);
+	static PeerTable *build(const std::vector<PeerEntry> &entries, uint64_t self_key, int socket)
+	{
+		return build(entries, {}, self_key, socket);
+	}
 	/* Free a table; destroy_ah (may be null) is called for every address handle. */
 	static void destroy(PeerTable *t, void (*destroy_ah)(ibv_ah *));
 };

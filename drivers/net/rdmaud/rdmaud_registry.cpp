@@ -13,6 +13,7 @@ namespace reg = registry;
 int publish_peer_table(Port &port, const std::vector<PeerSpec> &dynamic, std::string &err)
 {
 	std::vector<PeerEntry> entries;
+	std::vector<uint32_t> qpns;
 	entries.reserve(port.cfg.peers.size() + dynamic.size());
 	auto add = [&](const PeerSpec &p) -> bool {
 		uint64_t key = mac_key(p.mac);
@@ -26,7 +27,13 @@ int publish_peer_table(Port &port, const std::vector<PeerSpec> &dynamic, std::st
 			err = std::string("peer ") + mac + ": " + err;
 			return false;
 		}
-		entries.push_back(PeerEntry{key, ah, p.qpn, p.qkey_set ? p.qkey : port.cfg.qkey});
+		PeerEntry e{key, ah, p.qpn, p.qkey_set ? p.qkey : port.cfg.qkey, 0, 0};
+		if (p.queue_qpns.size() > 1) {
+			e.nqpn = static_cast<uint16_t>(p.queue_qpns.size());
+			e.qpn_off = static_cast<uint32_t>(qpns.size());
+			qpns.insert(qpns.end(), p.queue_qpns.begin(), p.queue_qpns.end());
+		}
+		entries.push_back(e);
 		return true;
 	};
 	bool ok = true;
@@ -34,7 +41,7 @@ int publish_peer_table(Port &port, const std::vector<PeerSpec> &dynamic, std::st
 		ok = ok && add(p);
 	for (const PeerSpec &p : dynamic)
 		ok = ok && add(p);
-	PeerTable *t = ok ? PeerTable::build(entries, mac_key(port.mac), port.dev.numa_node) : nullptr;
+	PeerTable *t = ok ? PeerTable::build(entries, qpns, mac_key(port.mac), port.dev.numa_node) : nullptr;
 	if (t == nullptr) {
 		for (PeerEntry &e : entries)
 			ibv_destroy_ah(e.ah);
@@ -61,6 +68,7 @@ PeerSpec spec_of(const reg::EndpointRecord &r)
 		std::memcpy(p.gid, r.gid.data(), sizeof(p.gid));
 	}
 	p.qpn = r.qpns.front();
+	p.queue_qpns = r.qpns;
 	p.qkey_set = true;
 	p.qkey = r.qkey;
 	return p;

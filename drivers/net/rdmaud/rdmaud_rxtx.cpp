@@ -8,7 +8,11 @@
 #include "rdmaud_registry.h"
 
 #include <algorithm>
+#include <netinet/in.h>
 #include <cstring>
+
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_ether.h>
@@ -130,18 +134,51 @@ namespace {
  * Fill the next send WR for frame m to peer e. Segment lkeys were checked by
  * the caller (kInline frames need none). Returns the WR, linked by the caller.
  */
+/*
+ * Software RSS: the flow of a frame sent to a multi-queue peer picks the peer's
+ * queue, as a NIC's RSS would: IPv4 addresses, plus the TCP/UDP ports of an
+ * unfragmented packet; any other frame by its source MAC. CRC32-C instructions,
+ * and only for peers with several queues.
+ */
+inline uint32_t flow_hash(const rte_mbuf *m, const rte_ether_hdr *eh)
+{
+	constexpr uint32_t kSeed = 0x9e3779b9; /* any constant: both ends need not agree */
+	if (eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
+	    m->data_len >= sizeof(*eh) + sizeof(rte_ipv4_hdr)) {
+		const auto *ip = reinterpret_cast<const uint8_t *>(eh + 1);
+		const auto *hdr = reinterpret_cast<const rte_ipv4_hdr *>(ip);
+		uint64_t addrs;
+		std::memcpy(&addrs, &hdr->src_addr, sizeof(addrs)); /* src and dst are adjacent */
+		uint32_t h = rte_hash_crc_8byte(addrs, kSeed);
+		const uint32_t ihl = (hdr->version_ihl & RTE_IPV4_HDR_IHL_MASK) * RTE_IPV4_IHL_MULTIPLIER;
+		const bool first_fragment_only =
+			(hdr->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) == 0;
+		if ((hdr->next_proto_id == IPPROTO_UDP || hdr->next_proto_id == IPPROTO_TCP) && first_fragment_only &&
+		    m->data_len >= sizeof(*eh) + ihl + sizeof(uint32_t)) {
+			uint32_t ports;
+			std::memcpy(&ports, ip + ihl, sizeof(ports));
+			h = rte_hash_crc_4byte(ports, h);
+		}
+		return h;
+	}
+	uint64_t src = 0;
+	std::memcpy(&src, eh->src_addr.addr_bytes, RTE_ETHER_ADDR_LEN);
+	return rte_hash_crc_8byte(src, kSeed);
+}
+
 template <bool kMultiSeg>
-inline ibv_send_wr *fill_wr(TxQueue &q, rte_mbuf *m, const PeerEntry &e, bool inl, const uint32_t *lkeys)
-	__attribute__((always_inline));
+inline ibv_send_wr *fill_wr(TxQueue &q, rte_mbuf *m, const PeerEntry &e, uint32_t qpn, bool inl,
+			   const uint32_t *lkeys) __attribute__((always_inline));
 template <bool kMultiSeg>
-inline ibv_send_wr *fill_wr(TxQueue &q, rte_mbuf *m, const PeerEntry &e, bool inl, const uint32_t *lkeys)
+inline ibv_send_wr *fill_wr(TxQueue &q, rte_mbuf *m, const PeerEntry &e, uint32_t qpn, bool inl,
+			   const uint32_t *lkeys)
 {
 	const uint32_t s = static_cast<uint32_t>(q.head) & q.mask;
 	ibv_send_wr *wr = &q.wrs[s];
 	ibv_sge *sge = wr->sg_list;
 	wr->wr_id = q.head;
 	wr->wr.ud.ah = e.ah;
-	wr->wr.ud.remote_qpn = e.qpn;
+	wr->wr.ud.remote_qpn = qpn;
 	wr->wr.ud.remote_qkey = e.qkey;
 	unsigned flags = 0;
 	if (++q.unsignaled >= q.signal) {
@@ -244,7 +281,8 @@ uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t n)
 				done[nd++] = m;
 				continue;
 			}
-			ibv_send_wr *wr = fill_wr<kMultiSeg>(q, m, *e, inl, lk);
+			const uint32_t qpn = e->nqpn > 1 ? tab->qpn_for(*e, flow_hash(m, eh)) : e->qpn;
+			ibv_send_wr *wr = fill_wr<kMultiSeg>(q, m, *e, qpn, inl, lk);
 			*link = wr;
 			link = &wr->next;
 			room--;
@@ -277,7 +315,7 @@ uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t n)
 				rte_mbuf_refcnt_update(seg, static_cast<int16_t>(copies - 1));
 		}
 		for (uint32_t p = 0; p < copies; p++) {
-			ibv_send_wr *wr = fill_wr<kMultiSeg>(q, m, tab->bcast[p], inl, lk);
+			ibv_send_wr *wr = fill_wr<kMultiSeg>(q, m, tab->bcast[p], tab->bcast[p].qpn, inl, lk);
 			*link = wr;
 			link = &wr->next;
 		}
