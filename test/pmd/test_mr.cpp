@@ -184,13 +184,48 @@ TEST_F(MrTest, MultiChunkPoolResolvesPerChunk)
 		if (std::find(seen.begin(), seen.end(), lk) == seen.end())
 			seen.push_back(lk);
 	}
+	/* Separate allocations never touch: one registration per chunk. */
 	EXPECT_EQ(fake.regs, static_cast<int>(mp->nb_mem_chunks));
 	EXPECT_EQ(seen.size(), mp->nb_mem_chunks) << "mbufs of every chunk were resolved, each to its own lkey";
+	EXPECT_EQ(reg.pool_lkey(mp), kNoLkey) << "no single lkey for a pool spread over several MRs";
 	rte_pktmbuf_free_bulk(m.data(), n);
 	reg.clear();
 	rte_mempool_free(mp);
 	for (void *p : mem)
 		std::free(p);
+}
+
+/* Chunks that are adjacent in memory (one allocation populated in two halves)
+ * are registered as one MR: the whole pool has one lkey. */
+TEST_F(MrTest, AdjacentChunksShareOneRegistration)
+{
+	const unsigned n = 64;
+	const unsigned elt = RTE_MBUF_DEFAULT_BUF_SIZE + sizeof(rte_mbuf);
+	rte_mempool *mp = rte_mempool_create_empty("mr_adjacent", n, elt, 0, sizeof(rte_pktmbuf_pool_private),
+						   SOCKET_ID_ANY, 0);
+	ASSERT_NE(mp, nullptr);
+	ASSERT_EQ(rte_mempool_set_ops_byname(mp, "ring_mp_mc", nullptr), 0);
+	rte_pktmbuf_pool_init(mp, nullptr);
+	rte_mempool_objsz sz;
+	rte_mempool_calc_obj_size(elt, 0, &sz);
+	const size_t half = ((n / 2) * sz.total_size + 4095) / 4096 * 4096;
+	char *mem = static_cast<char *>(std::aligned_alloc(4096, 2 * half));
+	ASSERT_GT(rte_mempool_populate_virt(mp, mem, half, 4096, nullptr, nullptr), 0);
+	ASSERT_GT(rte_mempool_populate_virt(mp, mem + half, half, 4096, nullptr, nullptr), 0);
+	ASSERT_EQ(mp->nb_mem_chunks, 2u);
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, nullptr);
+	ASSERT_EQ(reg.register_pool(mp), 0);
+	EXPECT_EQ(fake.regs, 1);
+	uint32_t lk = reg.pool_lkey(mp);
+	ASSERT_NE(lk, kNoLkey);
+	std::vector<rte_mbuf *> m(mp->populated_size);
+	ASSERT_EQ(rte_pktmbuf_alloc_bulk(mp, m.data(), m.size()), 0);
+	for (rte_mbuf *x : m)
+		EXPECT_EQ(cache.lookup(x), lk);
+	rte_pktmbuf_free_bulk(m.data(), m.size());
+	reg.clear();
+	rte_mempool_free(mp);
+	std::free(mem);
 }
 
 /* Pools created after the port registered for events are registered when ready;

@@ -64,8 +64,19 @@ int MrRegistry::register_locked(rte_mempool *mp)
 	rte_mempool_mem_iter(mp, collect_chunk, &it);
 	if (it.ranges.empty())
 		return -EINVAL; /* not populated */
+	/* Chunks that touch (memzones of one memseg list usually do) share one MR:
+	 * fewer registrations, and often one lkey for the whole pool. */
+	std::sort(it.ranges.begin(), it.ranges.end());
+	std::vector<std::pair<void *, size_t>> merged;
+	for (auto &r : it.ranges) {
+		if (!merged.empty() &&
+		    static_cast<char *>(merged.back().first) + merged.back().second == static_cast<char *>(r.first))
+			merged.back().second += r.second;
+		else
+			merged.push_back(r);
+	}
 	Pool p{mp, {}};
-	for (auto &[addr, len] : it.ranges) {
+	for (auto &[addr, len] : merged) {
 		MrChunk c{reinterpret_cast<uintptr_t>(addr), reinterpret_cast<uintptr_t>(addr) + len, 0, nullptr};
 		int rc = ops_.reg(ops_.ctx, addr, len, &c.lkey, &c.handle);
 		if (rc != 0) {
@@ -105,6 +116,15 @@ void MrRegistry::clear()
 	for (Pool &p : pools_)
 		dereg_pool(p);
 	pools_.clear();
+}
+
+uint32_t MrRegistry::pool_lkey(const rte_mempool *mp) const
+{
+	std::lock_guard<std::mutex> g(lock_);
+	for (const Pool &p : pools_)
+		if (p.mp == mp)
+			return p.chunks.size() == 1 ? p.chunks[0].lkey : kNoLkey;
+	return kNoLkey;
 }
 
 size_t MrRegistry::pools() const

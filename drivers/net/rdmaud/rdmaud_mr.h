@@ -67,6 +67,8 @@ public:
 	int watch();
 	void unwatch();
 
+	/* The lkey of mp when one MR covers all of it, else kNoLkey. */
+	uint32_t pool_lkey(const rte_mempool *mp) const;
 	size_t pools() const;
 	uint64_t registrations() const { return registrations_; }
 	/* Changes whenever a registration disappears; caches compare it per burst. */
