@@ -160,22 +160,35 @@ int xstats_reset(rte_eth_dev *dev)
 	return stats_reset(dev);
 }
 
+/* With a registry: its resolver's counters and the number of resolved peers follow. */
+static unsigned nb_registry_xstats(const rte_eth_dev *dev)
+{
+	return port_of(const_cast<rte_eth_dev *>(dev))->registry ? registry::kResolverCounterCount + 1 : 0;
+}
+
 int xstats_get_names(rte_eth_dev *dev, rte_eth_xstat_name *names, unsigned int size)
 {
-	(void)dev;
-	if (names == nullptr || size < kNbXstats)
-		return kNbXstats;
+	const unsigned total = kNbXstats + nb_registry_xstats(dev);
+	if (names == nullptr || size < total)
+		return static_cast<int>(total);
 	for (unsigned i = 0; i < kNbCounterXstats; i++)
 		std::snprintf(names[i].name, sizeof(names[i].name), "%s", kXstats[i].name);
 	for (unsigned i = 0; i < RTE_DIM(kDerived); i++)
 		std::snprintf(names[kNbCounterXstats + i].name, sizeof(names[0].name), "%s", kDerived[i]);
-	return kNbXstats;
+	if (total > kNbXstats) {
+		for (unsigned i = 0; i < registry::kResolverCounterCount; i++)
+			std::snprintf(names[kNbXstats + i].name, sizeof(names[0].name), "registry_%s",
+				      registry::kResolverCounterNames[i]);
+		std::snprintf(names[total - 1].name, sizeof(names[0].name), "registry_peers");
+	}
+	return static_cast<int>(total);
 }
 
 int xstats_get(rte_eth_dev *dev, rte_eth_xstat *xs, unsigned int n)
 {
-	if (xs == nullptr || n < kNbXstats)
-		return kNbXstats;
+	const unsigned total = kNbXstats + nb_registry_xstats(dev);
+	if (xs == nullptr || n < total)
+		return static_cast<int>(total);
 	RxCounters rx;
 	TxCounters tx;
 	totals(dev, rx, tx);
@@ -187,7 +200,17 @@ int xstats_get(rte_eth_dev *dev, rte_eth_xstat *xs, unsigned int n)
 	xs[kNbCounterXstats].value = rx.doorbells ? rx.wrs * 100 / rx.doorbells : 0;
 	xs[kNbCounterXstats + 1].id = kNbCounterXstats + 1;
 	xs[kNbCounterXstats + 1].value = tx.doorbells ? tx.wrs * 100 / tx.doorbells : 0;
-	return kNbXstats;
+	if (total > kNbXstats) {
+		const RegistryLink &link = *port_of(dev)->registry;
+		const registry::ResolverStats rs = link.resolver().stats();
+		for (unsigned i = 0; i < registry::kResolverCounterCount; i++) {
+			xs[kNbXstats + i].id = kNbXstats + i;
+			xs[kNbXstats + i].value = rs[i];
+		}
+		xs[total - 1].id = total - 1;
+		xs[total - 1].value = link.peers();
+	}
+	return static_cast<int>(total);
 }
 
 } // namespace rdmaud
