@@ -19,6 +19,12 @@ ip netns exec "$TP_NETNS" memcached -l 127.0.0.1 -p "$port" -U 0 -u nobody -m 16
 mc_pid=$!
 for _ in $(seq 50); do ip netns exec "$TP_NETNS" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && break; sleep 0.1; done
 
+# An unreachable registry is reported when the port starts (and retried in the background).
+tp_start C softud2=127.0.0.4 -l 0,1 --no-huge -m 256 \
+    --vdev="net_rdmaud0,dev=softud2,registry=127.0.0.1:1,ns=regtest,name=c" -- -i --total-num-mbufs=2048
+tp_wait C "not yet published in registry 127.0.0.1:1" 10
+tp_quit C
+
 MAC_A=02:00:00:00:00:1a MAC_B=02:00:00:00:00:1b
 REG="registry=127.0.0.1:$port,ns=regtest"
 tp_start B softud1=127.0.0.3 -l 0,1 --main-lcore 1 --no-huge -m 512 \

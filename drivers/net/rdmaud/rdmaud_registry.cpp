@@ -4,11 +4,17 @@
 #include <cerrno>
 #include <cstring>
 
+#include <rte_cycles.h>
+
 #include "rdmaud.h"
 
 namespace rdmaud {
 
 namespace reg = registry;
+
+/* How long dev_start waits for the first publish of the port's record: longer than the
+ * registry's connect timeout (150 ms), short enough not to stall a start. */
+static constexpr unsigned kFirstPublishWaitMs = 400;
 
 int publish_peer_table(Port &port, const std::vector<PeerSpec> &dynamic, std::string &err)
 {
@@ -129,7 +135,18 @@ int RegistryLink::publish_local(const rte_eth_dev *dev, std::string &err)
 		err = std::string("this port's endpoint record is invalid: ") + reg::reject_cause_name(c);
 		return -EINVAL;
 	}
+	using C = reg::ResolverCounter;
+	const uint64_t ok0 = resolver_->get(C::publishes), fail0 = resolver_->get(C::publish_failures);
 	resolver_->publish_local(r, port.cfg.registry_ttl);
+	/* The resolver thread publishes; wait for its first attempt so that an unreachable
+	 * registry is reported at start, not discovered later by peers that cannot find us. */
+	for (unsigned i = 0; i < kFirstPublishWaitMs && resolver_->get(C::publishes) == ok0 &&
+			     resolver_->get(C::publish_failures) == fail0; i++)
+		rte_delay_us_sleep(1000);
+	if (resolver_->get(C::publishes) == ok0)
+		RDMAUD_LOG(WARNING, "port %u: not yet published in registry %s (%s); retrying in the background",
+			   port.port_id, port.cfg.registry.c_str(),
+			   resolver_->last_publish_status().message.c_str());
 	return 0;
 }
 
