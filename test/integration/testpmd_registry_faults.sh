@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# net_rdmaud and registry faults under traffic (two dpdk-testpmd processes on softud, a real
+# memcached, no static peers). A sends txonly to B's MAC throughout.
+#   1. memcached is killed: A's cached address of B keeps the traffic flowing.
+#   2. memcached comes back; B restarts elsewhere (another softud address, a new
+#      incarnation, same MAC): A replaces its cached address and B's new instance receives
+#      within 2 s of publishing.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/testpmd_common.sh"
+softud_available
+command -v memcached >/dev/null || skip "memcached is not installed"
+tp_netns
+mc_pid=""
+cleanup_all() { [ -n "$mc_pid" ] && kill "$mc_pid" 2>/dev/null; tp_cleanup; }
+trap cleanup_all EXIT
+port=11211 # a fresh network namespace: nothing else listens there
+start_memcached() {
+    ip netns exec "$TP_NETNS" memcached -l 127.0.0.1 -p "$port" -U 0 -u nobody -m 16 &
+    mc_pid=$!
+    for _ in $(seq 50); do
+        ip netns exec "$TP_NETNS" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "memcached did not start"
+}
+# rx_now NAME: B's RX-packets right now.
+rx_now() { tp_run "$1" "show port stats 0"; tp_stat "$1" RX-packets; }
+
+start_memcached
+MAC_A=02:00:00:00:00:2a MAC_B=02:00:00:00:00:2b
+REG="registry=127.0.0.1:$port,ns=faults"
+tp_start B softud1=127.0.0.3 -l 0,1 --main-lcore 1 --no-huge -m 512 \
+    --vdev="net_rdmaud0,dev=softud1,mac=$MAC_B,$REG,name=b" -- -i --total-num-mbufs=8192 --rxd=1024
+tp_start A softud0=127.0.0.2 -l 0,1 --main-lcore 0 --no-huge -m 512 \
+    --vdev="net_rdmaud0,dev=softud0,mac=$MAC_A,$REG,name=a" \
+    -- -i --total-num-mbufs=8192 --txd=512 --eth-peer=0,$MAC_B
+tp_run B "set fwd rxonly"
+tp_run B "start"
+tp_run A "set fwd txonly"
+tp_run A "start"
+sleep 2
+r0=$(rx_now B)
+[ "$r0" -gt 0 ] || fail "B receives nothing before any fault"
+
+# 1. memcached dies: cached traffic goes on.
+kill -KILL "$mc_pid"; wait "$mc_pid" 2>/dev/null || true; mc_pid=""
+sleep 2
+r1=$(rx_now B)
+sleep 1
+r2=$(rx_now B)
+echo "memcached down: B RX-packets $r1 -> $r2"
+[ "$r2" -gt "$r1" ] || fail "traffic to a cached peer stopped while memcached was down"
+
+# 2. memcached back; B restarts at another address with the same MAC.
+start_memcached
+tp_run B "stop"
+tp_quit B
+tp_start B2 softud3=127.0.0.5 -l 0,1 --main-lcore 1 --no-huge -m 512 \
+    --vdev="net_rdmaud0,dev=softud3,mac=$MAC_B,$REG,name=b" -- -i --total-num-mbufs=8192 --rxd=1024
+tp_run B2 "set fwd rxonly"
+tp_run B2 "start"
+t0=$(date +%s%N)
+got=0
+for _ in $(seq 40); do
+    [ "$(rx_now B2)" -gt 0 ] && { got=1; break; }
+    sleep 0.1
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "restarted peer receives ${ms} ms after its start (incl. testpmd command round trips)"
+[ $got -eq 1 ] || fail "A did not switch to B's new address within 4 s"
+[ "$ms" -le 2500 ] || fail "A took ${ms} ms to switch to B's new address (target 2 s)"
+tp_snapshot A
+for c in resolved replaced updated expired failures backoff_retries; do
+    printf 'A: registry_%s %s\n' "$c" "$(tp_stat A "registry_$c")"
+done
+# B's new incarnation reached A as a replacement, or (B withdrew its record at stop) as a
+# peer that left and was resolved again.
+[ $(( $(tp_stat A registry_replaced) + $(tp_stat A registry_resolved) )) -ge 2 ] ||
+    fail "A's resolver counted no second resolution of B"
+[ "$(tp_stat A registry_failures)" -gt 0 ] || fail "A's resolver never noticed memcached was down"
+tp_run A "stop"
+tp_quit A
+tp_quit B2
+pass "cached traffic survives memcached down; restarted peer picked up in ${ms} ms"
