@@ -187,8 +187,9 @@ private:
 template <class Fn>
 unsigned Mailbox::poll(unsigned budget, uint64_t& overflow, Fn&& fn) noexcept {
     unsigned done = 0;
+    unsigned start = next_lane_;
     for (unsigned k = 0; k < kLanes && done < budget; ++k) {
-        const unsigned li = (next_lane_ + k) % kLanes;
+        const unsigned li = (start + k) % kLanes;
         LaneCtl& l = hdr_->lane[li];
         uint64_t ov = l.overflow.load(std::memory_order_relaxed);
         if (ov != overflow_seen_[li]) {
@@ -219,8 +220,10 @@ unsigned Mailbox::poll(unsigned budget, uint64_t& overflow, Fn&& fn) noexcept {
             ++done;
         }
         l.head.store(head, std::memory_order_release);
+        next_lane_ = (li + 1) % kLanes;  // fairness: the next drain starts after the last lane served
     }
-    next_lane_ = (next_lane_ + 1) % kLanes;
+    if (!done)
+        next_lane_ = (start + 1) % kLanes;
     return done;
 }
 

@@ -8,6 +8,8 @@ bw)  net=15 tool=ib_send_bw ;;
 lat) net=16 tool=ib_send_lat ;;
 *) fail "bw or lat" ;;
 esac
+# The UDP-path variants (SOFTUD_SHM=0) run beside the default ones: other addresses and port.
+[ "${SOFTUD_SHM:-1}" = 0 ] && net=$((net + 100))
 port=$((18600 + net))
 devs=(--dev "sa=127.0.$net.2" --dev "sb=127.0.$net.3")
 bg srv timeout 60 "$SOFTUD_RUN" "${devs[@]}" -- $tool -c UD -x 0 -d sa -p $port -n 2000

@@ -11,6 +11,8 @@ ib)    net=13 opts=() suffix=:ib ;;
 event) net=14 opts=(-g 0 -e) suffix= ;;
 *) fail "unknown mode $mode" ;;
 esac
+# The UDP-path variants (SOFTUD_SHM=0) run beside the default ones: other addresses and port.
+[ "${SOFTUD_SHM:-1}" = 0 ] && net=$((net + 100))
 port=$((18600 + net))
 devs=(--dev "sa=127.0.$net.2$suffix" --dev "sb=127.0.$net.3$suffix")
 iters=2000

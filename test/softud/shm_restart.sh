@@ -56,3 +56,21 @@ grep -Eq "verbs-rx [1-9][0-9]* msgs" "$T/rx2.out" || fail "receiver 2 got nothin
 echo "receiver 2: $(cat "$T/rx2.out")"
 [ ! -e "$mb" ] || fail "a receiver that closed normally leaves no mailbox behind"
 pass "shared-memory path survives receiver and sender crashes"
+
+# 5. Two sender processes at once into one receiver (two lanes): nothing lost — a full lane makes
+#    its sender wait for the receiver rather than drop.
+bg rx3 "$SOFTUD_RUN" --dev sa=$ra -- "$bench" verbs-rx sa 8
+wait_file "$mb"
+mkdir -p "$T/s1" "$T/s2"
+bg tx5 timeout 20 "$SOFTUD_RUN" --stat-dir "$T/s1" --dev sb=$sb -- "$bench" verbs-tx sb $ra 2
+bg tx6 timeout 20 "$SOFTUD_RUN" --stat-dir "$T/s2" --dev sc=127.0.21.4 -- "$bench" verbs-tx sc $ra 2
+wait_pid tx5
+wait_pid tx6
+wait_pid rx3
+t1=$("$SOFTUD_STAT" --dir "$T/s1" sb tx_packets) t2=$("$SOFTUD_STAT" --dir "$T/s2" sc tx_packets)
+got=$(counter sa rx_packets)
+echo "senders $t1 + $t2, receiver $got (drop_overflow $(counter sa drop_overflow), drop_no_recv $(counter sa drop_no_recv))"
+[ "$("$SOFTUD_STAT" --dir "$T/s1" sb shm_tx_batches)" -gt 0 ] && [ "$("$SOFTUD_STAT" --dir "$T/s2" sc shm_tx_batches)" -gt 0 ] ||
+    fail "both senders should use shared memory"
+[ "$got" -eq $((t1 + t2)) ] || fail "receiver got $got of $((t1 + t2))"
+pass "two sender processes, one receiver: every datagram delivered"
