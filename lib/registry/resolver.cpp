@@ -41,6 +41,23 @@ Mac mac_of(uint64_t k) {
         m[size_t(i)] = uint8_t(k);
     return m;
 }
+
+// Up to kRoundBatch MACs of `map` whose time (from `when`) has come: one mget round. A full
+// batch means more may be due, so the next scan is immediate; otherwise it waits kScanPeriod.
+template <class Map, class When>
+std::vector<Mac> collect_due(const Map& map, std::chrono::steady_clock::time_point now,
+                             std::chrono::steady_clock::time_point& next_scan, When when) {
+    std::vector<Mac> due;
+    for (const auto& [k, v] : map) {
+        if (when(v) <= now) {
+            due.push_back(mac_of(k));
+            if (due.size() == kRoundBatch)
+                break;
+        }
+    }
+    next_scan = due.size() == kRoundBatch ? now : now + kScanPeriod;
+    return due;
+}
 }  // namespace
 
 Resolver::Resolver(ResolverConfig cfg, ResolverSink* sink)
@@ -176,15 +193,8 @@ void Resolver::resolve_pending(Clock::time_point now) {
     if (!new_pending_ && now < next_pending_scan_)
         return;
     new_pending_ = false;
-    std::vector<Mac> due;
-    for (const auto& [k, p] : pending_) {
-        if (p.next_attempt <= now) {
-            due.push_back(mac_of(k));
-            if (due.size() == kRoundBatch)
-                break;
-        }
-    }
-    next_pending_scan_ = due.size() == kRoundBatch ? now : now + kScanPeriod;
+    std::vector<Mac> due =
+        collect_due(pending_, now, next_pending_scan_, [](const Pending& p) { return p.next_attempt; });
     if (due.empty())
         return;
     std::vector<Lookup> results;
@@ -251,15 +261,7 @@ void Resolver::accept_update(Peer& p, EndpointRecord&& fresh) {
 void Resolver::revalidate(Clock::time_point now) {
     if (now < next_reval_scan_)
         return;
-    std::vector<Mac> due;
-    for (const auto& [k, p] : peers_) {
-        if (p.next_check <= now) {
-            due.push_back(mac_of(k));
-            if (due.size() == kRoundBatch)
-                break;
-        }
-    }
-    next_reval_scan_ = due.size() == kRoundBatch ? now : now + kScanPeriod;
+    std::vector<Mac> due = collect_due(peers_, now, next_reval_scan_, [](const Peer& p) { return p.next_check; });
     if (due.empty())
         return;
     std::vector<Lookup> results;

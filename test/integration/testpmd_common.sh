@@ -194,3 +194,19 @@ expect_eq() { # LABEL GOT WANT
     [ "$2" = "$3" ] || fail "$1: got $2, expected $3"
     echo "ok: $1 = $2"
 }
+
+# ---- a registry memcached inside the test's network namespace -----------------
+# tp_memcached_start PORT: the registry tests' fixture (bounded lifetime) in TP_NETNS;
+# tp_memcached_stop: SIGKILL it. TP_MC_PIDS holds its pids for the EXIT trap.
+TP_MC_PIDS=""
+tp_memcached_start() {
+    local out
+    out=$(ip netns exec "$TP_NETNS" bash "$RDMAUD_TOP/test/registry/memcached_fixture.sh" start "$1") ||
+        fail "memcached did not start on port $1"
+    TP_MC_PIDS=${out#* }
+}
+tp_memcached_stop() {
+    # shellcheck disable=SC2086
+    [ -n "$TP_MC_PIDS" ] && bash "$RDMAUD_TOP/test/registry/memcached_fixture.sh" stop $TP_MC_PIDS
+    TP_MC_PIDS=""
+}

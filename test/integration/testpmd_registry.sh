@@ -10,20 +10,10 @@
 softud_available
 command -v memcached >/dev/null || skip "memcached is not installed"
 tp_netns
-mc_pid=""
-cleanup_all() { [ -n "$mc_pid" ] && kill "$mc_pid" 2>/dev/null; tp_cleanup; }
-trap cleanup_all EXIT
+trap 'tp_memcached_stop; tp_cleanup' EXIT
 
 port=11211 # a fresh network namespace: nothing else listens there
-ip netns exec "$TP_NETNS" memcached -l 127.0.0.1 -p "$port" -U 0 -u nobody -m 16 &
-mc_pid=$!
-for _ in $(seq 50); do ip netns exec "$TP_NETNS" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && break; sleep 0.1; done
-
-# An unreachable registry is reported when the port starts (and retried in the background).
-tp_start C softud2=127.0.0.4 -l 0,1 --no-huge -m 256 \
-    --vdev="net_rdmaud0,dev=softud2,registry=127.0.0.1:1,ns=regtest,name=c" -- -i --total-num-mbufs=2048
-tp_wait C "not yet published in registry 127.0.0.1:1" 10
-tp_quit C
+tp_memcached_start "$port"
 
 MAC_A=02:00:00:00:00:1a MAC_B=02:00:00:00:00:1b
 REG="registry=127.0.0.1:$port,ns=regtest"

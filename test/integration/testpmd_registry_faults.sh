@@ -10,23 +10,12 @@
 softud_available
 command -v memcached >/dev/null || skip "memcached is not installed"
 tp_netns
-mc_pid=""
-cleanup_all() { [ -n "$mc_pid" ] && kill "$mc_pid" 2>/dev/null; tp_cleanup; }
-trap cleanup_all EXIT
+trap 'tp_memcached_stop; tp_cleanup' EXIT
 port=11211 # a fresh network namespace: nothing else listens there
-start_memcached() {
-    ip netns exec "$TP_NETNS" memcached -l 127.0.0.1 -p "$port" -U 0 -u nobody -m 16 &
-    mc_pid=$!
-    for _ in $(seq 50); do
-        ip netns exec "$TP_NETNS" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    fail "memcached did not start"
-}
 # rx_now NAME: B's RX-packets right now.
 rx_now() { tp_run "$1" "show port stats 0"; tp_stat "$1" RX-packets; }
 
-start_memcached
+tp_memcached_start "$port"
 MAC_A=02:00:00:00:00:2a MAC_B=02:00:00:00:00:2b
 REG="registry=127.0.0.1:$port,ns=faults"
 tp_start B softud1=127.0.0.3 -l 0,1 --main-lcore 1 --no-huge -m 512 \
@@ -43,7 +32,7 @@ r0=$(rx_now B)
 [ "$r0" -gt 0 ] || fail "B receives nothing before any fault"
 
 # 1. memcached dies: cached traffic goes on.
-kill -KILL "$mc_pid"; wait "$mc_pid" 2>/dev/null || true; mc_pid=""
+tp_memcached_stop
 sleep 2
 r1=$(rx_now B)
 sleep 1
@@ -52,7 +41,7 @@ echo "memcached down: B RX-packets $r1 -> $r2"
 [ "$r2" -gt "$r1" ] || fail "traffic to a cached peer stopped while memcached was down"
 
 # 2. memcached back; B restarts at another address with the same MAC.
-start_memcached
+tp_memcached_start "$port"
 tp_run B "stop"
 tp_quit B
 tp_start B2 softud3=127.0.0.5 -l 0,1 --main-lcore 1 --no-huge -m 512 \

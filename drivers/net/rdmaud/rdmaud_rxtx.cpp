@@ -243,6 +243,7 @@ uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t n)
 		tx_reap(q);
 	q.lkeys.revalidate();
 	const PeerTable *tab = q.peers->acquire();
+	uint64_t requested = 0; /* last unknown MAC handed to the resolver in this burst */
 	uint32_t room = q.nb_desc - static_cast<uint32_t>(q.head - q.tail);
 	ibv_send_wr *first = nullptr;
 	ibv_send_wr **link = &first;
@@ -266,12 +267,15 @@ uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t n)
 				q.c.full++;
 				break;
 			}
-			const PeerEntry *e = tab->find(mac_key(eh->dst_addr));
+			const uint64_t key = mac_key(eh->dst_addr);
+			const PeerEntry *e = tab->find(key);
 			if (unlikely(e == nullptr)) {
 				q.c.resolver_misses++;
 				q.c.drop_unknown_mac++;
-				if (q.registry != nullptr)
+				if (q.registry != nullptr && key != requested) { /* once per MAC and burst */
 					q.registry->request(eh->dst_addr);
+					requested = key;
+				}
 				done[nd++] = m;
 				continue;
 			}
