@@ -80,7 +80,7 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info)
 	info->tx_desc_lim.nb_align = 1;
 	info->tx_desc_lim.nb_seg_max = static_cast<uint16_t>(port.qps[0].max_send_sge);
 	info->tx_desc_lim.nb_mtu_seg_max = static_cast<uint16_t>(port.qps[0].max_send_sge);
-	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 	info->tx_queue_offload_capa = 0;
 	info->rx_offload_capa = 0;
 	info->default_rxportconf.burst_size = 32;
@@ -173,12 +173,14 @@ int dev_start(rte_eth_dev *dev)
 		dev_stop(dev);
 		return rc;
 	}
-	const bool multi = (dev->data->dev_conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+	const uint64_t txo = dev->data->dev_conf.txmode.offloads;
+	const bool multi = (txo & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+	const bool fast_free = (txo & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) != 0 && !multi;
 	bool inl = false;
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
 		inl = inl || static_cast<TxQueue *>(dev->data->tx_queues[i])->inline_max > 0;
 	dev->rx_pkt_burst = rx_burst;
-	dev->tx_pkt_burst = select_tx_burst(multi, inl);
+	dev->tx_pkt_burst = select_tx_burst(multi, inl, fast_free);
 	rte_mb();
 	port.started = true;
 	link_update(dev, 0);
@@ -187,9 +189,9 @@ int dev_start(rte_eth_dev *dev)
 		if (int prc = port.registry->publish_local(dev, err); prc != 0)
 			RDMAUD_LOG(ERR, "port %u: not published in the registry: %s", dev->data->port_id, err.c_str());
 	}
-	RDMAUD_LOG(INFO, "port %u started: %u rx / %u tx queues, %s%s tx burst", dev->data->port_id,
+	RDMAUD_LOG(INFO, "port %u started: %u rx / %u tx queues, %s%s%s tx burst", dev->data->port_id,
 		   dev->data->nb_rx_queues, dev->data->nb_tx_queues, multi ? "multi-segment" : "single-segment",
-		   inl ? " inline" : "");
+		   inl ? " inline" : "", fast_free ? " fast-free" : "");
 	return 0;
 }
 

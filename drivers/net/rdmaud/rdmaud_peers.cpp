@@ -24,12 +24,15 @@ PeerTable *PeerTable::build(const std::vector<PeerEntry> &entries, const std::ve
 	t->bcast = t->slots + slots;
 	t->qpns = reinterpret_cast<uint32_t *>(t->bcast + entries.size());
 	std::copy(qpns.begin(), qpns.end(), t->qpns);
+	for (uint32_t i = 0; i < slots; i++)
+		t->slots[i].key = kEmptyKey;
 	for (const PeerEntry &e : entries) {
 		uint32_t i = hash(e.key) & t->mask;
-		while (t->slots[i].key != 0)
+		while (t->slots[i].key != kEmptyKey)
 			i = (i + 1) & t->mask;
 		t->slots[i] = e;
 		t->count++;
+		t->multi_count += e.nqpn > 1 ? 1 : 0;
 		if (e.key != self_key)
 			t->bcast[t->bcast_count++] = e;
 	}
@@ -42,7 +45,7 @@ void PeerTable::destroy(PeerTable *t, void (*destroy_ah)(ibv_ah *))
 		return;
 	if (destroy_ah != nullptr)
 		for (uint32_t i = 0; i <= t->mask; i++)
-			if (t->slots[i].key != 0 && t->slots[i].ah != nullptr)
+			if (t->slots[i].key != kEmptyKey && t->slots[i].ah != nullptr)
 				destroy_ah(t->slots[i].ah);
 	rte_free(t);
 }

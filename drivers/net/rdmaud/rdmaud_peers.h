@@ -26,7 +26,7 @@ namespace rdmaud {
 
 /* One resolved peer. */
 struct PeerEntry {
-	uint64_t key;  /* MAC as a 48-bit integer; 0 = empty slot (MAC 0 is refused) */
+	uint64_t key;  /* mac_key() of the peer's MAC; kEmptyKey in a free slot */
 	ibv_ah *ah;
 	uint32_t qpn;  /* the peer's queue 0 (broadcast, and peers with one queue) */
 	uint32_t qkey;
@@ -38,26 +38,34 @@ static_assert(sizeof(PeerEntry) == 32, "two entries per 64-byte line");
 /* Slots per entry at least this: open addressing stays short at load <= 1/2. */
 inline constexpr uint32_t kPeerLoadFactorInv = 2;
 
-/* 48-bit key of a MAC address (byte order irrelevant: used only for equality and hashing). */
+/* Key of a MAC address: its six bytes as loaded from memory, in the top 48 bits
+ * (the datapath loads 8 bytes at the frame's start and shifts the 2 bytes past
+ * the destination out). Used only for equality and hashing. */
 static inline uint64_t mac_key(const rte_ether_addr &m)
 {
 	uint64_t k = 0;
 	std::memcpy(&k, m.addr_bytes, RTE_ETHER_ADDR_LEN);
-	return k;
+	return k << 16;
 }
+/* A free slot's key: no MAC has one (their low 16 bits are zero), not even 00:00:00:00:00:00. */
+inline constexpr uint64_t kEmptyKey = 0xffff;
+/* A key's group (broadcast/multicast) bit: bit 0 of the MAC's first byte. */
+inline constexpr uint64_t kMacKeyGroupBit = uint64_t{1} << 16;
 
 struct PeerTable {
 	uint32_t mask;       /* slots - 1 (power of two) */
 	uint32_t count;      /* peers */
 	uint32_t bcast_count; /* entries in bcast[] (peers other than ourselves) */
-	uint32_t pad_;
+	uint32_t multi_count; /* entries with several queues (software RSS) */
 	PeerEntry *slots;
 	PeerEntry *bcast;    /* dense copy for broadcast/multicast fan-out */
 	uint32_t *qpns;      /* QPNs of every queue of the multi-queue peers */
 
+	/* Multiply-shift (Fibonacci) hashing: the slot is hash(key) & mask. */
+	static constexpr uint64_t kHashMul = 0x9E3779B97F4A7C15ull;
 	static inline uint32_t hash(uint64_t key)
 	{
-		return static_cast<uint32_t>((key * 0x9E3779B97F4A7C15ull) >> 32);
+		return static_cast<uint32_t>((key * kHashMul) >> 32);
 	}
 
 	/* Constant expected time: a hash and a short linear probe. */
@@ -67,7 +75,7 @@ struct PeerTable {
 			const PeerEntry &e = slots[i];
 			if (e.key == key)
 				return &e;
-			if (e.key == 0)
+			if (e.key == kEmptyKey)
 				return nullptr;
 		}
 	}
@@ -85,7 +93,7 @@ struct PeerTable {
 
 	/*
 	 * Build a table (one allocation on NUMA node socket) from entries with
-	 * distinct non-zero keys; self_key is left out of the broadcast list.
+	 * distinct keys (mac_key of unicast MACs); self_key is left out of the broadcast list.
 	 * qpns holds the queues of multi-queue entries (PeerEntry::qpn_off/nqpn).
 	 * nullptr on allocation failure.
 	 */
