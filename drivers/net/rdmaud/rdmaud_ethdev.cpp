@@ -179,7 +179,10 @@ int dev_start(rte_eth_dev *dev)
 	bool inl = false;
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
 		inl = inl || static_cast<TxQueue *>(dev->data->tx_queues[i])->inline_max > 0;
-	dev->rx_pkt_burst = rx_burst;
+	bool fixed_lkey = true;
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
+		fixed_lkey = fixed_lkey && static_cast<RxQueue *>(dev->data->rx_queues[i])->lkey != kNoLkey;
+	dev->rx_pkt_burst = select_rx_burst(fixed_lkey);
 	dev->tx_pkt_burst = select_tx_burst(multi, inl, fast_free);
 	rte_mb();
 	port.started = true;

@@ -27,7 +27,7 @@ PeerTable *PeerTable::build(const std::vector<PeerEntry> &entries, const std::ve
 	for (uint32_t i = 0; i < slots; i++)
 		t->slots[i].key = kEmptyKey;
 	for (const PeerEntry &e : entries) {
-		uint32_t i = hash(e.key) & t->mask;
+		uint32_t i = t->slot(e.key);
 		while (t->slots[i].key != kEmptyKey)
 			i = (i + 1) & t->mask;
 		t->slots[i] = e;

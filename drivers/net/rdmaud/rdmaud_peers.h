@@ -19,6 +19,10 @@
 
 #include <rte_common.h>
 #include <rte_ether.h>
+#include <rte_hash_crc.h>
+#if defined(__SSE4_2__)
+#include <nmmintrin.h>
+#endif
 
 struct ibv_ah;
 
@@ -47,10 +51,10 @@ static inline uint64_t mac_key(const rte_ether_addr &m)
 	std::memcpy(&k, m.addr_bytes, RTE_ETHER_ADDR_LEN);
 	return k << 16;
 }
-/* A free slot's key: no MAC has one (their low 16 bits are zero), not even 00:00:00:00:00:00. */
-inline constexpr uint64_t kEmptyKey = 0xffff;
 /* A key's group (broadcast/multicast) bit: bit 0 of the MAC's first byte. */
 inline constexpr uint64_t kMacKeyGroupBit = uint64_t{1} << 16;
+/* A free slot's key: no MAC has one (their low 16 bits are zero), not even 00:00:00:00:00:00. */
+inline constexpr uint64_t kEmptyKey = 0xffff;
 
 struct PeerTable {
 	uint32_t mask;       /* slots - 1 (power of two) */
@@ -61,17 +65,23 @@ struct PeerTable {
 	PeerEntry *bcast;    /* dense copy for broadcast/multicast fan-out */
 	uint32_t *qpns;      /* QPNs of every queue of the multi-queue peers */
 
-	/* Multiply-shift (Fibonacci) hashing: the slot is hash(key) & mask. */
-	static constexpr uint64_t kHashMul = 0x9E3779B97F4A7C15ull;
+	/* CRC32-C of the key (one instruction with SSE4.2, which DPDK's x86 builds
+	 * require; rte_hash_crc elsewhere, the same function): every bit of the
+	 * key reaches every bit of the hash. */
 	static inline uint32_t hash(uint64_t key)
 	{
-		return static_cast<uint32_t>((key * kHashMul) >> 32);
+#if defined(__SSE4_2__)
+		return static_cast<uint32_t>(_mm_crc32_u64(0, key));
+#else
+		return rte_hash_crc_8byte(key, 0);
+#endif
 	}
+	inline uint32_t slot(uint64_t key) const { return hash(key) & mask; }
 
 	/* Constant expected time: a hash and a short linear probe. */
 	inline const PeerEntry *find(uint64_t key) const
 	{
-		for (uint32_t i = hash(key) & mask;; i = (i + 1) & mask) {
+		for (uint32_t i = slot(key);; i = (i + 1) & mask) {
 			const PeerEntry &e = slots[i];
 			if (e.key == key)
 				return &e;

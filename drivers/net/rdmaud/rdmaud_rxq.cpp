@@ -56,6 +56,7 @@ int rxq_fill(RxQueue &q)
 	}
 	/* One MR covers the pool (the usual case): its lkey is a constant of the queue. */
 	q.lkey = q.lkeys.reg->pool_lkey(q.mp);
+	q.buf_off = rx_buf_offset(q.mp);
 	/* A freshly reset mbuf with our port is the template of what rx_burst rearms. */
 	q.mbufs[0]->port = q.port_id;
 	std::memcpy(&q.rearm, &q.mbufs[0]->rearm_data, sizeof(q.rearm));

@@ -87,10 +87,7 @@ inline __attribute__((always_inline)) int rx_run(RxQueue &q, const ibv_wc *wc, i
 {
 	rte_mbuf **const mbufs = q.mbufs;
 	ibv_sge *const sges = q.sges;
-	/* A pool's buffer follows its mbuf and private area (rte_mbuf_buf_addr):
-	 * the receive address is a constant offset from the mbuf. (Pools with
-	 * pinned external buffers have no lkey and are refused at queue start.) */
-	const uintptr_t buf_off = sizeof(rte_mbuf) + rte_pktmbuf_priv_size(q.mp) + RTE_PKTMBUF_HEADROOM - kGrhLen;
+	const uintptr_t buf_off = q.buf_off;
 	/* rearm_data (data_off, refcnt 1, nb_segs 1, port) and ol_flags 0: one 16-byte store. */
 	const __m128i head16 = _mm_set_epi64x(0, static_cast<long long>(q.rearm));
 	static_assert(offsetof(rte_mbuf, ol_flags) == offsetof(rte_mbuf, rearm_data) + 8, "mbuf layout");
@@ -178,6 +175,21 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t n)
 	if (likely(q.lkey != kNoLkey))
 		return rx_burst_impl<true>(q, pkts, n);
 	return rx_burst_impl<false>(q, pkts, n);
+}
+
+uint16_t rx_burst_fixed_lkey(void *rxq, rte_mbuf **pkts, uint16_t n)
+{
+	return rx_burst_impl<true>(*static_cast<RxQueue *>(rxq), pkts, n);
+}
+
+RxBurstFn select_rx_burst(bool fixed_lkey)
+{
+	return fixed_lkey ? rx_burst_fixed_lkey : rx_burst;
+}
+
+uintptr_t rx_buf_offset(rte_mempool *mp)
+{
+	return sizeof(rte_mbuf) + rte_pktmbuf_priv_size(mp) + RTE_PKTMBUF_HEADROOM - kGrhLen;
 }
 
 /* ------------------------------------------------------------------ tx */
@@ -452,42 +464,43 @@ __attribute__((noinline)) bool tx_one(TxQueue &q, TxBurst &b, const PeerTable *t
 	return true;
 }
 
+/* Where a run of common frames stopped. */
+struct TxRunEnd {
+	intptr_t k;       /* frames left untaken, negated (0: the run took them all) */
+	rte_mbuf **dp;    /* next free entry of done[] */
+	uint64_t bytes;   /* bytes of the frames taken */
+};
+
 /*
  * The common frame — one segment, within the MTU, unicast to a known peer — with
- * the ring state in registers, from pkts[i] up to pkts[lim] or the first other
- * frame. Each frame taken uses exactly one WR. Returns the index reached.
+ * the ring state in registers: frames end[k] for k from its (negative) start up
+ * to 0, or to the first other frame. Each frame taken uses the next WR (from
+ * wr on). Inlined frames are appended at dp. Out of line, with what is needed
+ * afterwards returned in registers, so the loop has every register to itself.
  * kRss: the table has multi-queue peers (software RSS).
  */
 template <bool kMultiSeg, bool kInline, bool kRss>
-__attribute__((noinline)) uint32_t tx_run(TxQueue &q, TxBurst &b, const PeerTable *tab,
-						      rte_mbuf **pkts, uint32_t i, uint32_t lim)
+__attribute__((noinline)) TxRunEnd tx_run(TxQueue &q, const PeerTable *tab, rte_mbuf **const end, intptr_t k,
+					  rte_mbuf **dp, ibv_send_wr *wr)
 {
 	const uint32_t max_frame = __atomic_load_n(&q.max_frame, __ATOMIC_RELAXED);
 	/* Frames up to this size go inline; no larger than the MTU, so an inlined
 	 * frame needs no second size check. */
 	const uint32_t inline_max = kInline ? std::min(q.inline_max, max_frame) : 0;
-	/* PeerTable::hash(key) & mask, scaled to a byte offset into the slots. */
+	/* PeerTable::slot(key) as a byte offset into the slots: shifted 5 bits less. */
 	const auto *const peer_base = reinterpret_cast<const uint8_t *>(tab->slots);
 	static_assert(sizeof(PeerEntry) == 32, "slot offset = index << 5");
 	const uint64_t peer_off_mask = static_cast<uint64_t>(tab->mask) << 5;
-	rte_mbuf **const slots = q.mbufs;
-	/* Counts up from -(lim - i) to 0: the loop test is the increment's flags. */
-	rte_mbuf **const end = pkts + lim;
-	intptr_t k = -static_cast<intptr_t>(lim - i);
-	rte_mbuf **dp = b.done + b.nd;
-	rte_mbuf **const dp0 = dp;
-	uint64_t bytes = b.bytes;
-	ibv_send_wr *wr = &q.wrs[b.head & q.mask];
+	uint32_t bytes = 0; /* at most kMaxTxBurst frames of 64 KiB */
 	for (; k != 0; k++) {
 		rte_mbuf *m = end[k];
-		const uint64_t len = m->data_len;
+		const uint32_t len = m->data_len;
 		if (unlikely(m->nb_segs != 1))
-			goto out;
+			break;
 		const auto *eh = rte_pktmbuf_mtod(m, const rte_ether_hdr *);
+		/* A group (broadcast/multicast) MAC is in no slot: it leaves the loop as a miss. */
 		const uint64_t key = dst_key(eh);
-		if (unlikely(key & kMacKeyGroupBit))
-			goto out;
-		uint64_t off = ((key * PeerTable::kHashMul) >> 27) & peer_off_mask;
+		uint64_t off = (static_cast<uint64_t>(PeerTable::hash(key)) << 5) & peer_off_mask;
 		const PeerEntry *e = reinterpret_cast<const PeerEntry *>(peer_base + off);
 		if (unlikely(e->key != key)) {
 			do { /* linear probing: short at load <= 1/2 */
@@ -503,31 +516,42 @@ __attribute__((noinline)) uint32_t tx_run(TxQueue &q, TxBurst &b, const PeerTabl
 			*dp++ = m; /* its ring slot stays null */
 		} else {
 			if (unlikely(len > max_frame))
-				goto out;
+				break;
 			/* Out of line where small frames go inline: the inline loop keeps its registers. */
 			const uint32_t lkey = kInline ? lkey_of(q, m) : q.lkeys.lookup(m);
 			if (unlikely(lkey == kNoLkey))
-				goto out;
+				break;
 			sge->lkey = lkey;
 			wr->send_flags = 0;
-			slots[wr->wr_id] = m;
+			q.mbufs[wr->wr_id] = m;
 		}
 		set_dest(wr, *e);
 		if (kRss && e->nqpn > 1)
 			wr->wr.ud.remote_qpn = rss_qpn(tab, e, m, eh);
 		sge->addr = reinterpret_cast<uintptr_t>(eh);
-		sge->length = static_cast<uint32_t>(len);
+		sge->length = len;
 		if (kMultiSeg)
 			wr->num_sge = 1;
 		wr = wr->next;
 		bytes += len;
 	}
 out:
-	const uint32_t taken = static_cast<uint32_t>(static_cast<intptr_t>(lim - i) + k);
+	return TxRunEnd{k, dp, bytes};
+}
+
+/* Run tx_run over pkts[i, lim); returns the index reached. */
+template <bool kMultiSeg, bool kInline, bool kRss>
+inline __attribute__((always_inline)) uint32_t tx_run_from(TxQueue &q, TxBurst &b, const PeerTable *tab,
+							   rte_mbuf **pkts, uint32_t i, uint32_t lim)
+{
+	const intptr_t k0 = -static_cast<intptr_t>(lim - i);
+	rte_mbuf **const dp0 = b.done + b.nd;
+	const TxRunEnd r = tx_run<kMultiSeg, kInline, kRss>(q, tab, pkts + lim, k0, dp0, &q.wrs[b.head & q.mask]);
+	const uint32_t taken = static_cast<uint32_t>(r.k - k0);
 	b.head += taken;
-	b.bytes = bytes;
-	b.inlined += static_cast<uint32_t>(dp - dp0);
-	b.nd = static_cast<uint16_t>(dp - b.done);
+	b.bytes += r.bytes;
+	b.inlined += static_cast<uint32_t>(r.dp - dp0);
+	b.nd = static_cast<uint16_t>(r.dp - b.done);
 	return i + taken;
 }
 
@@ -576,9 +600,9 @@ uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t n)
 		}
 		const uint32_t lim = std::min<uint32_t>(n, i + cap);
 		if (likely(tab->multi_count == 0))
-			i = tx_run<kMultiSeg, kInline, false>(q, b, tab, pkts, i, lim);
+			i = tx_run_from<kMultiSeg, kInline, false>(q, b, tab, pkts, i, lim);
 		else
-			i = tx_run<kMultiSeg, kInline, true>(q, b, tab, pkts, i, lim);
+			i = tx_run_from<kMultiSeg, kInline, true>(q, b, tab, pkts, i, lim);
 		if (i == lim)
 			continue;
 		if (!tx_one<kMultiSeg, kInline, kFastFree>(q, b, tab, pkts[i]))

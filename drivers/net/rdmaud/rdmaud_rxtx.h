@@ -76,6 +76,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) RxQueue {
 	uint32_t sge_len;       /* GRH + data room of the pool's mbufs */
 	uint32_t lkey;          /* the rx pool's lkey when one MR covers it, else kNoLkey */
 	uint64_t rearm;         /* data_off, refcnt 1, nb_segs 1, port: one store per mbuf */
+	uintptr_t buf_off;      /* receive address - mbuf address (rx_buf_offset) */
 	LkeyCache lkeys;
 	RxCounters c;
 	RxCounters base;        /* at the last stats reset */
@@ -113,6 +114,13 @@ struct alignas(RTE_CACHE_LINE_SIZE) TxQueue {
  * queue's mbufs come from one pool, are direct and have refcount 1, so they go
  * back with rte_mempool_put_bulk (single-segment frames only). */
 uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t n);
+uint16_t rx_burst_fixed_lkey(void *rxq, rte_mbuf **pkts, uint16_t n); /* every queue has one rx lkey */
+using RxBurstFn = uint16_t (*)(void *, rte_mbuf **, uint16_t);
+RxBurstFn select_rx_burst(bool fixed_lkey);
+/* A pool's buffer follows its mbuf and private area (rte_mbuf_buf_addr), so the
+ * receive address (GRH in the headroom) is this far from the mbuf. Pools with
+ * pinned external buffers have no lkey: rxq_fill refuses them. */
+uintptr_t rx_buf_offset(rte_mempool *mp);
 uint16_t tx_burst_single(void *txq, rte_mbuf **pkts, uint16_t n);
 uint16_t tx_burst_single_inline(void *txq, rte_mbuf **pkts, uint16_t n);
 uint16_t tx_burst_single_ff(void *txq, rte_mbuf **pkts, uint16_t n);
