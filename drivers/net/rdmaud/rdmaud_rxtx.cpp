@@ -320,8 +320,12 @@ inline void set_dest(ibv_send_wr *wr, const PeerEntry &e)
 	std::memcpy(&wr->wr.ud.ah, &e.ah, 16);
 }
 
+/* A large frame's lkey in a burst that inlines small ones: the cache is
+ * revalidated here, not for every burst (most bursts of small frames look
+ * nothing up). */
 __attribute__((noinline)) uint32_t lkey_of(TxQueue &q, const rte_mbuf *m)
 {
+	q.lkeys.revalidate();
 	return q.lkeys.lookup(m);
 }
 
@@ -340,16 +344,18 @@ inline uint64_t dst_key(const rte_ether_hdr *eh)
 	return key << 16;
 }
 
-/* A burst's state; the general path below works on it in memory. */
+/* A burst's state; the general path works on it in memory. Only done[] is
+ * used by a burst of common frames: the other fields are set when the general
+ * path starts. */
 struct TxBurst {
 	uint64_t head0;           /* q.head at the start */
 	uint64_t head;            /* next WR */
-	uint64_t bytes = 0;
-	uint64_t requested = 0;   /* last unknown MAC handed to the resolver in this burst */
+	uint64_t bytes;
+	uint64_t requested;       /* last unknown MAC handed to the resolver in this burst */
 	uint32_t room;            /* free WRs at the start */
-	uint32_t bcast_wrs = 0;   /* WRs of broadcast copies (the rest were resolver hits) */
-	uint32_t inlined = 0;
-	uint16_t nd = 0;
+	uint32_t bcast_wrs;       /* WRs of broadcast copies (the rest were resolver hits) */
+	uint32_t inlined;
+	uint16_t nd;
 	rte_mbuf *done[kMaxTxBurst]; /* dropped or inlined: freed after the post */
 
 	uint32_t free_wrs() const { return room - static_cast<uint32_t>(head - head0); }
@@ -392,6 +398,8 @@ template <bool kMultiSeg, bool kInline, bool kFastFree>
 __attribute__((noinline)) bool tx_one(TxQueue &q, TxBurst &b, const PeerTable *tab, rte_mbuf *m)
 {
 	uint32_t lk[kMaxTxSegs] = {};
+	if (kInline)
+		q.lkeys.revalidate(); /* not done for the burst (see lkey_of) */
 	const uint32_t len = m->pkt_len;
 	if (unlikely(len > __atomic_load_n(&q.max_frame, __ATOMIC_RELAXED))) {
 		b.drop(m, q.c.drop_oversize);
@@ -464,12 +472,13 @@ __attribute__((noinline)) bool tx_one(TxQueue &q, TxBurst &b, const PeerTable *t
 	return true;
 }
 
-/* Where a run of common frames stopped. */
+/* Where a run of common frames stopped; 16 bytes, returned in two registers. */
 struct TxRunEnd {
-	intptr_t k;       /* frames left untaken, negated (0: the run took them all) */
+	int32_t k;        /* frames left untaken, negated (0: the run took them all) */
+	uint32_t bytes;   /* bytes of the frames taken (at most kMaxTxBurst of 64 KiB) */
 	rte_mbuf **dp;    /* next free entry of done[] */
-	uint64_t bytes;   /* bytes of the frames taken */
 };
+static_assert(sizeof(TxRunEnd) == 16, "returned in registers");
 
 /*
  * The common frame — one segment, within the MTU, unicast to a known peer — with
@@ -536,23 +545,56 @@ __attribute__((noinline)) TxRunEnd tx_run(TxQueue &q, const PeerTable *tab, rte_
 		bytes += len;
 	}
 out:
-	return TxRunEnd{k, dp, bytes};
+	return TxRunEnd{static_cast<int32_t>(k), bytes, dp};
 }
 
-/* Run tx_run over pkts[i, lim); returns the index reached. */
-template <bool kMultiSeg, bool kInline, bool kRss>
-inline __attribute__((always_inline)) uint32_t tx_run_from(TxQueue &q, TxBurst &b, const PeerTable *tab,
-							   rte_mbuf **pkts, uint32_t i, uint32_t lim)
+/* tx_run with or without software RSS, as the table needs. */
+template <bool kMultiSeg, bool kInline>
+inline __attribute__((always_inline)) TxRunEnd tx_run_any(TxQueue &q, const PeerTable *tab, rte_mbuf **end,
+							  intptr_t k, rte_mbuf **dp, ibv_send_wr *wr)
 {
-	const intptr_t k0 = -static_cast<intptr_t>(lim - i);
-	rte_mbuf **const dp0 = b.done + b.nd;
-	const TxRunEnd r = tx_run<kMultiSeg, kInline, kRss>(q, tab, pkts + lim, k0, dp0, &q.wrs[b.head & q.mask]);
-	const uint32_t taken = static_cast<uint32_t>(r.k - k0);
-	b.head += taken;
-	b.bytes += r.bytes;
-	b.inlined += static_cast<uint32_t>(r.dp - dp0);
-	b.nd = static_cast<uint16_t>(r.dp - b.done);
-	return i + taken;
+	if (likely(tab->multi_count == 0))
+		return tx_run<kMultiSeg, kInline, false>(q, tab, end, k, dp, wr);
+	return tx_run<kMultiSeg, kInline, true>(q, tab, end, k, dp, wr);
+}
+
+/*
+ * The rest of a burst whose common loop stopped at pkts[i], a frame it does
+ * not take: that frame goes to tx_one, then the loop continues after it, and
+ * so on while the ring has room. b holds the burst's state. Returns the
+ * number of frames taken.
+ */
+template <bool kMultiSeg, bool kInline, bool kFastFree>
+__attribute__((noinline)) uint32_t tx_rest(TxQueue &q, TxBurst &b, const PeerTable *tab, rte_mbuf **pkts, uint32_t n,
+					   uint32_t i)
+{
+	for (;;) {
+		if (!tx_one<kMultiSeg, kInline, kFastFree>(q, b, tab, pkts[i]))
+			return i; /* a broadcast's copies do not fit: counted as full */
+		if (++i == n)
+			return i;
+		const uint32_t cap = b.free_wrs();
+		if (cap == 0) {
+			q.c.full++;
+			return i;
+		}
+		const uint32_t lim = std::min<uint32_t>(n, i + cap);
+		rte_mbuf **const dp0 = b.done + b.nd;
+		const intptr_t k0 = -static_cast<intptr_t>(lim - i);
+		const TxRunEnd r = tx_run_any<kMultiSeg, kInline>(q, tab, pkts + lim, k0, dp0, &q.wrs[b.head & q.mask]);
+		const uint32_t taken = static_cast<uint32_t>(r.k - k0);
+		b.head += taken;
+		b.bytes += r.bytes;
+		b.inlined += static_cast<uint32_t>(r.dp - dp0);
+		b.nd = static_cast<uint16_t>(r.dp - b.done);
+		i += taken;
+		if (i == n)
+			return i;
+		if (i == lim) { /* the run used every free WR */
+			q.c.full++;
+			return i;
+		}
+	}
 }
 
 /*
@@ -582,83 +624,97 @@ uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t n)
 	}
 	if (kMultiSeg)
 		q.multi_sge = true;
-	q.lkeys.revalidate();
+	if (!kInline)
+		q.lkeys.revalidate(); /* inline variants: in lkey_of and tx_one */
 	const PeerTable *tab = q.peers->acquire();
-	TxBurst b;
-	b.head0 = b.head = q.head;
-	b.room = q.nb_desc - static_cast<uint32_t>(q.head - q.tail);
 	ibv_send_wr *const wrs = q.wrs;
 	rte_mbuf **const slots = q.mbufs;
 	const uint32_t mask = q.mask;
-	uint32_t i = 0;
+	TxBurst b;
+	const uint64_t head0 = q.head;
+	const uint32_t room = q.nb_desc - static_cast<uint32_t>(head0 - q.tail);
 
-	while (i < n) {
-		const uint32_t cap = b.free_wrs();
-		if (unlikely(cap == 0)) {
-			q.c.full++;
-			break;
+	/* First, the whole burst (as much as the ring holds) through the common loop. */
+	const uint32_t lim = std::min<uint32_t>(n, room);
+	const intptr_t k0 = -static_cast<intptr_t>(lim);
+	const TxRunEnd r = tx_run_any<kMultiSeg, kInline>(q, tab, pkts + lim, k0, b.done, &wrs[head0 & mask]);
+	uint32_t i = static_cast<uint32_t>(r.k - k0);
+	uint32_t posted = i;
+	uint64_t bytes = r.bytes;
+	uint32_t nd = static_cast<uint32_t>(r.dp - b.done);
+	uint32_t inlined = nd;
+	uint32_t hits = i;
+	if (unlikely(i != n)) {
+		/* A frame the loop does not take, or a full ring: the general path. */
+		b.head0 = head0;
+		b.head = head0 + i;
+		b.room = room;
+		b.bytes = bytes;
+		b.requested = 0;
+		b.bcast_wrs = 0;
+		b.inlined = inlined;
+		b.nd = static_cast<uint16_t>(nd);
+		if (i == lim) {
+			q.c.full++; /* the ring is full */
+		} else {
+			i = tx_rest<kMultiSeg, kInline, kFastFree>(q, b, tab, pkts, n, i);
 		}
-		const uint32_t lim = std::min<uint32_t>(n, i + cap);
-		if (likely(tab->multi_count == 0))
-			i = tx_run_from<kMultiSeg, kInline, false>(q, b, tab, pkts, i, lim);
-		else
-			i = tx_run_from<kMultiSeg, kInline, true>(q, b, tab, pkts, i, lim);
-		if (i == lim)
-			continue;
-		if (!tx_one<kMultiSeg, kInline, kFastFree>(q, b, tab, pkts[i]))
-			break; /* a broadcast's copies do not fit: counted as full */
-		i++;
+		posted = static_cast<uint32_t>(b.head - head0);
+		bytes = b.bytes;
+		nd = b.nd;
+		inlined = b.inlined;
+		hits = posted - b.bcast_wrs;
 	}
-
-	const uint32_t posted = static_cast<uint32_t>(b.head - b.head0);
-	q.c.resolver_hits += posted - b.bcast_wrs;
-	q.c.inlined += b.inlined;
+	q.c.resolver_hits += hits;
+	if (kInline)
+		q.c.inlined += inlined;
+	const uint64_t head = head0 + posted;
 	if (posted != 0) {
 		/* Selective signaling: a completion every q.signal WRs, counted across bursts. */
 		const uint32_t signal = q.signal;
 		uint32_t p = signal - 1 - q.unsignaled;
 		uint32_t next_unsignaled = q.unsignaled + posted;
 		for (; p < posted; p += signal) {
-			wrs[(b.head0 + p) & mask].send_flags |= IBV_SEND_SIGNALED;
+			wrs[(head0 + p) & mask].send_flags |= IBV_SEND_SIGNALED;
 			q.c.signaled++;
 			next_unsignaled = posted - 1 - p;
 		}
 		q.unsignaled = next_unsignaled;
 		/* The ring is circular: cut it after the burst's last WR for the post. */
-		ibv_send_wr *first = &wrs[b.head0 & mask];
-		ibv_send_wr *last = &wrs[(b.head - 1) & mask];
+		ibv_send_wr *first = &wrs[head0 & mask];
+		ibv_send_wr *last = &wrs[(head - 1) & mask];
 		ibv_send_wr *after = last->next;
 		last->next = nullptr;
 		ibv_send_wr *bad = nullptr;
 		int rc = ibv_post_send(q.qp, first, &bad);
 		last->next = after;
-		q.head = b.head;
+		q.head = head;
 		q.c.doorbells++;
 		if (likely(rc == 0)) {
 			q.c.wrs += posted;
 			q.c.packets += posted;
-			q.c.bytes += b.bytes;
+			q.c.bytes += bytes;
 		} else {
 			/* WRs from bad on were not posted: release their slots and buffers. */
-			const uint64_t from = bad != nullptr ? seq_of_slot(b.head0, bad->wr_id, mask) : b.head0;
-			for (uint64_t w = from; w < b.head; w++) {
+			const uint64_t from = bad != nullptr ? seq_of_slot(head0, bad->wr_id, mask) : head0;
+			for (uint64_t w = from; w < head; w++) {
 				rte_mbuf *m = slots[w & mask];
 				if (m != nullptr)
 					rte_pktmbuf_free(m);
 				slots[w & mask] = nullptr;
 				q.c.drop_post_error++;
 			}
-			q.c.wrs += from - b.head0;
-			q.c.packets += from - b.head0;
-			q.c.bytes += b.bytes * (from - b.head0) / posted; /* approximate on this rare path */
+			q.c.wrs += from - head0;
+			q.c.packets += from - head0;
+			q.c.bytes += bytes * (from - head0) / posted; /* approximate on this rare path */
 			q.head = from;
 		}
 	}
-	if (b.nd != 0) {
+	if (nd != 0) {
 		if (kFastFree)
-			rte_mempool_put_bulk(b.done[0]->pool, reinterpret_cast<void **>(b.done), b.nd);
+			rte_mempool_put_bulk(b.done[0]->pool, reinterpret_cast<void **>(b.done), nd);
 		else
-			rte_pktmbuf_free_bulk(b.done, b.nd);
+			rte_pktmbuf_free_bulk(b.done, nd);
 	}
 	q.peers->quiescent(q.queue_id);
 	return static_cast<uint16_t>(i);
