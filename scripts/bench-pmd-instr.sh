@@ -5,7 +5,8 @@
 #
 #   rdmaud  two net_rdmaud ports over two softud devices (softud0=127.0.0.2, softud1=127.0.0.3,
 #           same-host shared-memory path), each the other's static peer; the destination MACs
-#           cycle over N peers, all of which lead to the other port (peers_file= devarg)
+#           cycle over N peers, all of which lead to the other port (peers_file= devarg);
+#           --macs random (default: pseudo-random MACs, as real ones hash) or seq (consecutive)
 #   ring    two net_ring ports (each a loopback ring)
 #   memif   a net_memif server/client pair on one socket
 #
@@ -16,7 +17,8 @@
 # Results: doc/perf-pmd.md.
 #
 # Usage: scripts/bench-pmd-instr.sh [--bursts N] [--mpps-bursts N] [--repeat R] [--peers "1 100 10000"]
-#            [--pmds "rdmaud ring memif"] [--fast-free] [--tx-inline BYTES] [--huge] [--keep DIR]
+#            [--pmds "rdmaud ring memif"] [--macs random|seq] [--fast-free] [--tx-inline BYTES] [--huge]
+#            [--keep DIR]
 #            [--no-callgrind] [--no-mpps]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +34,7 @@ repeat=3
 peers_list="1 100 10000"
 pmds="rdmaud ring memif"
 fast_free=()
+macs=random
 inline_arg=""
 mem=(--no-huge -m 512)
 keep=""
@@ -45,6 +48,7 @@ while [ $# -gt 0 ]; do
     --peers) peers_list=$2; shift 2 ;;
     --pmds) pmds=$2; shift 2 ;;
     --fast-free) fast_free=(--fast-free); shift ;;
+    --macs) macs=$2; shift 2 ;;
     --tx-inline) inline_arg=",tx_inline=$2"; shift 2 ;;
     --huge) mem=(--huge-unlink -m 512); shift ;;
     --keep) keep=$2; shift 2 ;;
@@ -70,16 +74,9 @@ trap cleanup EXIT
 export SOFTUD_STAT_DIR=$work/stat
 
 DST=02:00:00:01:00:00
-# peers_file for N destinations 02:00:00:01:00:00 + i (as pmd_bench --dst counts), all at ADDR/QPN.
+# peers_file for pmd_bench's N destinations (the same list it cycles over), all at ADDR/QPN 0x11.
 peers_file() { # N ADDR OUT
-    python3 - "$1" "$2" "$3" <<'PY'
-import sys
-n, addr, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-with open(out, "w") as f:
-    for i in range(n):
-        v = 0x00010000 + i
-        f.write("02:00:%02x:%02x:%02x:%02x@%s/0x11\n" % (v >> 24 & 255, v >> 16 & 255, v >> 8 & 255, v & 255, addr))
-PY
+    "$bench" macs "$1" $DST "$macs" | sed "s|\$|@$2/0x11|" >"$3"
 }
 
 # cmd CONFIG: sets CMD (array) for rdmaud:N, ring or memif.
@@ -90,11 +87,13 @@ cmd() {
         local n=${cfg#rdmaud:}
         [ -f "$work/peers0.$n" ] || peers_file "$n" 127.0.0.3 "$work/peers0.$n"
         [ -f "$work/peers1.$n" ] || peers_file "$n" 127.0.0.2 "$work/peers1.$n"
+        local random=()
+        [ "$macs" = random ] && random=(--random-macs)
         CMD=("$run" --quiet --dev softud0=127.0.0.2 --dev softud1=127.0.0.3 -- "${WRAP[@]}" "$bench" -d "$pmd"
              "${eal[@]}"
              "--vdev=net_rdmaud0,dev=softud0,mac=02:00:00:00:00:0a,peers_file=$work/peers0.$n$inline_arg"
              "--vdev=net_rdmaud1,dev=softud1,mac=02:00:00:00:00:0b,peers_file=$work/peers1.$n$inline_arg"
-             -- --peers "$n" --dst $DST) ;;
+             -- --peers "$n" --dst $DST "${random[@]}") ;;
     ring)
         CMD=("${WRAP[@]}" "$bench" "${eal[@]}" --vdev=net_ring0 --vdev=net_ring1 -- --dst $DST) ;;
     memif)

@@ -476,7 +476,8 @@ __attribute__((noinline)) bool tx_one(TxQueue &q, TxBurst &b, const PeerTable *t
 struct TxRunEnd {
 	int32_t k;        /* frames left untaken, negated (0: the run took them all) */
 	uint32_t bytes;   /* bytes of the frames taken (at most kMaxTxBurst of 64 KiB) */
-	rte_mbuf **dp;    /* next free entry of done[] */
+	uint32_t held;    /* frames taken not inline: held in the ring until their completion */
+	uint32_t pad;
 };
 static_assert(sizeof(TxRunEnd) == 16, "returned in registers");
 
@@ -484,13 +485,14 @@ static_assert(sizeof(TxRunEnd) == 16, "returned in registers");
  * The common frame — one segment, within the MTU, unicast to a known peer — with
  * the ring state in registers: frames end[k] for k from its (negative) start up
  * to 0, or to the first other frame. Each frame taken uses the next WR (from
- * wr on). Inlined frames are appended at dp. Out of line, with what is needed
+ * wr on); an inlined one is freed by the caller after the post (its WR says
+ * IBV_SEND_INLINE; its ring slot stays null). Out of line, with what is needed
  * afterwards returned in registers, so the loop has every register to itself.
  * kRss: the table has multi-queue peers (software RSS).
  */
 template <bool kMultiSeg, bool kInline, bool kRss>
 __attribute__((noinline)) TxRunEnd tx_run(TxQueue &q, const PeerTable *tab, rte_mbuf **const end, intptr_t k,
-					  rte_mbuf **dp, ibv_send_wr *wr)
+					  ibv_send_wr *wr)
 {
 	const uint32_t max_frame = __atomic_load_n(&q.max_frame, __ATOMIC_RELAXED);
 	/* Frames up to this size go inline; no larger than the MTU, so an inlined
@@ -501,6 +503,7 @@ __attribute__((noinline)) TxRunEnd tx_run(TxQueue &q, const PeerTable *tab, rte_
 	static_assert(sizeof(PeerEntry) == 32, "slot offset = index << 5");
 	const uint64_t peer_off_mask = static_cast<uint64_t>(tab->mask) << 5;
 	uint32_t bytes = 0; /* at most kMaxTxBurst frames of 64 KiB */
+	uint32_t held = 0;
 	for (; k != 0; k++) {
 		rte_mbuf *m = end[k];
 		const uint32_t len = m->data_len;
@@ -512,7 +515,7 @@ __attribute__((noinline)) TxRunEnd tx_run(TxQueue &q, const PeerTable *tab, rte_
 		uint64_t off = (static_cast<uint64_t>(PeerTable::hash(key)) << 5) & peer_off_mask;
 		const PeerEntry *e = reinterpret_cast<const PeerEntry *>(peer_base + off);
 		if (unlikely(e->key != key)) {
-			do { /* linear probing: short at load <= 1/2 */
+			do { /* linear probing: short at load <= 1/3 */
 				if (e->key == kEmptyKey)
 					goto out;
 				off = (off + sizeof(PeerEntry)) & peer_off_mask;
@@ -522,7 +525,6 @@ __attribute__((noinline)) TxRunEnd tx_run(TxQueue &q, const PeerTable *tab, rte_
 		ibv_sge *sge = wr->sg_list;
 		if (kInline && len <= inline_max) {
 			wr->send_flags = IBV_SEND_INLINE;
-			*dp++ = m; /* its ring slot stays null */
 		} else {
 			if (unlikely(len > max_frame))
 				break;
@@ -533,6 +535,7 @@ __attribute__((noinline)) TxRunEnd tx_run(TxQueue &q, const PeerTable *tab, rte_
 			sge->lkey = lkey;
 			wr->send_flags = 0;
 			q.mbufs[wr->wr_id] = m;
+			held++;
 		}
 		set_dest(wr, *e);
 		if (kRss && e->nqpn > 1)
@@ -545,17 +548,25 @@ __attribute__((noinline)) TxRunEnd tx_run(TxQueue &q, const PeerTable *tab, rte_
 		bytes += len;
 	}
 out:
-	return TxRunEnd{static_cast<int32_t>(k), bytes, dp};
+	return TxRunEnd{static_cast<int32_t>(k), bytes, held, 0};
 }
 
 /* tx_run with or without software RSS, as the table needs. */
 template <bool kMultiSeg, bool kInline>
 inline __attribute__((always_inline)) TxRunEnd tx_run_any(TxQueue &q, const PeerTable *tab, rte_mbuf **end,
-							  intptr_t k, rte_mbuf **dp, ibv_send_wr *wr)
+							  intptr_t k, ibv_send_wr *wr)
 {
 	if (likely(tab->multi_count == 0))
-		return tx_run<kMultiSeg, kInline, false>(q, tab, end, k, dp, wr);
-	return tx_run<kMultiSeg, kInline, true>(q, tab, end, k, dp, wr);
+		return tx_run<kMultiSeg, kInline, false>(q, tab, end, k, wr);
+	return tx_run<kMultiSeg, kInline, true>(q, tab, end, k, wr);
+}
+
+/* Append to b.done the inlined frames among pkts[0, count), sent from sequence h0 on. */
+inline void collect_inlined(const TxQueue &q, TxBurst &b, rte_mbuf *const *pkts, uint32_t count, uint64_t h0)
+{
+	for (uint32_t j = 0; j < count; j++)
+		if (q.wrs[(h0 + j) & q.mask].send_flags & IBV_SEND_INLINE)
+			b.done[b.nd++] = pkts[j];
 }
 
 /*
@@ -579,14 +590,14 @@ __attribute__((noinline)) uint32_t tx_rest(TxQueue &q, TxBurst &b, const PeerTab
 			return i;
 		}
 		const uint32_t lim = std::min<uint32_t>(n, i + cap);
-		rte_mbuf **const dp0 = b.done + b.nd;
 		const intptr_t k0 = -static_cast<intptr_t>(lim - i);
-		const TxRunEnd r = tx_run_any<kMultiSeg, kInline>(q, tab, pkts + lim, k0, dp0, &q.wrs[b.head & q.mask]);
+		const TxRunEnd r = tx_run_any<kMultiSeg, kInline>(q, tab, pkts + lim, k0, &q.wrs[b.head & q.mask]);
 		const uint32_t taken = static_cast<uint32_t>(r.k - k0);
+		if (kInline && r.held != taken)
+			collect_inlined(q, b, pkts + i, taken, b.head);
 		b.head += taken;
 		b.bytes += r.bytes;
-		b.inlined += static_cast<uint32_t>(r.dp - dp0);
-		b.nd = static_cast<uint16_t>(r.dp - b.done);
+		b.inlined += taken - r.held;
 		i += taken;
 		if (i == n)
 			return i;
@@ -637,33 +648,40 @@ uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t n)
 	/* First, the whole burst (as much as the ring holds) through the common loop. */
 	const uint32_t lim = std::min<uint32_t>(n, room);
 	const intptr_t k0 = -static_cast<intptr_t>(lim);
-	const TxRunEnd r = tx_run_any<kMultiSeg, kInline>(q, tab, pkts + lim, k0, b.done, &wrs[head0 & mask]);
+	const TxRunEnd r = tx_run_any<kMultiSeg, kInline>(q, tab, pkts + lim, k0, &wrs[head0 & mask]);
 	uint32_t i = static_cast<uint32_t>(r.k - k0);
 	uint32_t posted = i;
 	uint64_t bytes = r.bytes;
-	uint32_t nd = static_cast<uint32_t>(r.dp - b.done);
-	uint32_t inlined = nd;
+	uint32_t inlined = kInline ? i - r.held : 0;
 	uint32_t hits = i;
-	if (unlikely(i != n)) {
-		/* A frame the loop does not take, or a full ring: the general path. */
-		b.head0 = head0;
-		b.head = head0 + i;
-		b.room = room;
-		b.bytes = bytes;
-		b.requested = 0;
-		b.bcast_wrs = 0;
-		b.inlined = inlined;
-		b.nd = static_cast<uint16_t>(nd);
-		if (i == lim) {
-			q.c.full++; /* the ring is full */
-		} else {
-			i = tx_rest<kMultiSeg, kInline, kFastFree>(q, b, tab, pkts, n, i);
+	/* Frames to free after the post: pkts[0, posted) when the burst took only
+	 * common frames, all inlined (no list to build); else the list b.done. */
+	rte_mbuf **free_list = pkts;
+	uint32_t nfree = inlined;
+	if (unlikely(i != n || (kInline && r.held != 0))) {
+		b.nd = 0;
+		if (kInline && r.held != i)
+			collect_inlined(q, b, pkts, i, head0);
+		free_list = b.done;
+		if (i != n) {
+			/* A frame the loop does not take, or a full ring: the general path. */
+			b.head0 = head0;
+			b.head = head0 + i;
+			b.room = room;
+			b.bytes = bytes;
+			b.requested = 0;
+			b.bcast_wrs = 0;
+			b.inlined = inlined;
+			if (i == lim)
+				q.c.full++; /* the ring is full */
+			else
+				i = tx_rest<kMultiSeg, kInline, kFastFree>(q, b, tab, pkts, n, i);
+			posted = static_cast<uint32_t>(b.head - head0);
+			bytes = b.bytes;
+			inlined = b.inlined;
+			hits = posted - b.bcast_wrs;
 		}
-		posted = static_cast<uint32_t>(b.head - head0);
-		bytes = b.bytes;
-		nd = b.nd;
-		inlined = b.inlined;
-		hits = posted - b.bcast_wrs;
+		nfree = b.nd;
 	}
 	q.c.resolver_hits += hits;
 	if (kInline)
@@ -710,11 +728,11 @@ uint16_t tx_burst_impl(void *txq, rte_mbuf **pkts, uint16_t n)
 			q.head = from;
 		}
 	}
-	if (nd != 0) {
+	if (nfree != 0) {
 		if (kFastFree)
-			rte_mempool_put_bulk(b.done[0]->pool, reinterpret_cast<void **>(b.done), nd);
+			rte_mempool_put_bulk(free_list[0]->pool, reinterpret_cast<void **>(free_list), nfree);
 		else
-			rte_pktmbuf_free_bulk(b.done, nd);
+			rte_pktmbuf_free_bulk(free_list, nfree);
 	}
 	q.peers->quiescent(q.queue_id);
 	return static_cast<uint16_t>(i);

@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <rte_cycles.h>
@@ -50,6 +51,7 @@ struct Options {
 	uint16_t rxd = 1024;
 	uint16_t txd = 1024;
 	bool fast_free = false;
+	bool random_macs = false;   /* destinations spread like real MACs, not consecutive */
 	unsigned pool = 8191;
 };
 
@@ -63,11 +65,53 @@ struct Counters {
 	uint64_t dropped = 0;       /* frames freed after kTxRetries */
 };
 
-/* The destination MACs: dst + i, i < peers (the low 32 bits count). */
+/* The destination MACs cycled over. */
 struct MacCycle {
 	std::vector<rte_ether_addr> macs;
 	uint32_t next = 0;
 };
+
+uint64_t splitmix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/*
+ * n distinct unicast MACs: base + i (the low four bytes count), or with
+ * random, base's first byte and five pseudo-random bytes (splitmix64 of i,
+ * the same on every run; a repeat is skipped).
+ */
+std::vector<rte_ether_addr> make_macs(unsigned n, const rte_ether_addr &base, bool random)
+{
+	std::vector<rte_ether_addr> out;
+	std::unordered_set<uint64_t> seen;
+	for (uint64_t i = 0; out.size() < n; i++) {
+		rte_ether_addr a = base;
+		if (random) {
+			const uint64_t r = splitmix64(i);
+			for (int b = 1; b < RTE_ETHER_ADDR_LEN; b++)
+				a.addr_bytes[b] = static_cast<uint8_t>(r >> (8 * b));
+			uint64_t key = 0;
+			std::memcpy(&key, a.addr_bytes, RTE_ETHER_ADDR_LEN);
+			if (!seen.insert(key).second)
+				continue;
+		} else {
+			const uint32_t low = (static_cast<uint32_t>(base.addr_bytes[2]) << 24 |
+					      static_cast<uint32_t>(base.addr_bytes[3]) << 16 |
+					      static_cast<uint32_t>(base.addr_bytes[4]) << 8 | base.addr_bytes[5]) +
+					     static_cast<uint32_t>(i);
+			a.addr_bytes[2] = static_cast<uint8_t>(low >> 24);
+			a.addr_bytes[3] = static_cast<uint8_t>(low >> 16);
+			a.addr_bytes[4] = static_cast<uint8_t>(low >> 8);
+			a.addr_bytes[5] = static_cast<uint8_t>(low);
+		}
+		out.push_back(a);
+	}
+	return out;
+}
 
 [[noreturn]] void die(const char *fmt, const char *what, int rc)
 {
@@ -92,7 +136,9 @@ void usage()
 {
 	std::fprintf(stderr,
 		     "usage: pmd_bench [EAL args] -- [--bursts N] [--warmup N] [--frames N] [--burst N]\n"
-		     "       [--len BYTES] [--peers N] [--dst MAC] [--rxd N] [--txd N] [--pool N] [--fast-free]\n");
+		     "       [--len BYTES] [--peers N] [--dst MAC] [--random-macs] [--rxd N] [--txd N] [--pool N]\n"
+		     "       [--fast-free]\n"
+		     "       pmd_bench macs N BASE_MAC seq|random   (print the destination MACs, one per line)\n");
 }
 
 Options parse(int argc, char **argv)
@@ -131,6 +177,8 @@ Options parse(int argc, char **argv)
 			o.pool = static_cast<unsigned>(num(1024, 1u << 22));
 		else if (a == "--fast-free")
 			o.fast_free = true;
+		else if (a == "--random-macs")
+			o.random_macs = true;
 		else if (a == "--dst" && i + 1 < argc && rte_ether_unformat_addr(argv[i + 1], &o.dst) == 0)
 			i++;
 		else {
@@ -306,6 +354,21 @@ void print_port(uint16_t port)
 
 int main(int argc, char **argv)
 {
+	if (argc == 5 && std::strcmp(argv[1], "macs") == 0) {
+		uint64_t n;
+		rte_ether_addr base;
+		if (!parse_u64(argv[2], n) || n == 0 || n > (1u << 24) || rte_ether_unformat_addr(argv[3], &base) != 0 ||
+		    (std::strcmp(argv[4], "seq") != 0 && std::strcmp(argv[4], "random") != 0)) {
+			usage();
+			return 2;
+		}
+		for (const rte_ether_addr &a : make_macs(static_cast<unsigned>(n), base, argv[4][0] == 'r')) {
+			char buf[RTE_ETHER_ADDR_FMT_SIZE];
+			rte_ether_format_addr(buf, sizeof(buf), &a);
+			std::printf("%s\n", buf);
+		}
+		return 0;
+	}
 	int used = rte_eal_init(argc, argv);
 	if (used < 0)
 		rte_exit(EXIT_FAILURE, "pmd_bench: EAL initialisation failed\n");
@@ -334,17 +397,7 @@ int main(int argc, char **argv)
 	}
 
 	MacCycle mc;
-	mc.macs.resize(o.peers);
-	for (unsigned i = 0; i < o.peers; i++) {
-		rte_ether_addr a = o.dst;
-		uint32_t low = (static_cast<uint32_t>(a.addr_bytes[2]) << 24 | static_cast<uint32_t>(a.addr_bytes[3]) << 16 |
-				static_cast<uint32_t>(a.addr_bytes[4]) << 8 | a.addr_bytes[5]) + i;
-		a.addr_bytes[2] = static_cast<uint8_t>(low >> 24);
-		a.addr_bytes[3] = static_cast<uint8_t>(low >> 16);
-		a.addr_bytes[4] = static_cast<uint8_t>(low >> 8);
-		a.addr_bytes[5] = static_cast<uint8_t>(low);
-		mc.macs[i] = a;
-	}
+	mc.macs = make_macs(o.peers, o.dst, o.random_macs);
 
 	/* One empty rx poll per port first: a memif client offers the server its
 	 * receive buffers from its rx burst. */
@@ -390,8 +443,8 @@ int main(int argc, char **argv)
 	bench_forward_loop(o.bursts, o.bursts * 1000, o.burst, &mc, &c);
 	const double secs = static_cast<double>(rte_get_timer_cycles() - t0) / static_cast<double>(rte_get_timer_hz());
 
-	std::printf("peers %u, frames %u, burst %u, len %u, fast_free %d\n", o.peers, o.frames, o.burst, o.len,
-		    o.fast_free ? 1 : 0);
+	std::printf("peers %u (%s MACs), frames %u, burst %u, len %u, fast_free %d\n", o.peers,
+		    o.random_macs ? "random" : "consecutive", o.frames, o.burst, o.len, o.fast_free ? 1 : 0);
 	std::printf("forwarded %" PRIu64 " in %" PRIu64 " bursts; rx calls %" PRIu64 " (empty %" PRIu64
 		    ", full %" PRIu64 "); tx short %" PRIu64 ", dropped %" PRIu64 "\n",
 		    c.forwarded, c.bursts, c.rx_calls, c.rx_empty, c.rx_full, c.tx_short, c.dropped);
