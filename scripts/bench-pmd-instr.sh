@@ -18,8 +18,9 @@
 #
 # Usage: scripts/bench-pmd-instr.sh [--bursts N] [--mpps-bursts N] [--repeat R] [--peers "1 100 10000"]
 #            [--pmds "rdmaud ring memif"] [--macs random|seq] [--fast-free] [--tx-inline BYTES] [--huge]
-#            [--keep DIR]
-#            [--no-callgrind] [--no-mpps]
+#            [--keep DIR] [--no-callgrind] [--no-mpps] [--pmd PATH [--peers-devarg]]
+#   --pmd PATH       another build of librte_net_rdmaud.so (e.g. an older commit's, to compare);
+#   --peers-devarg   give the peers in the peers= devarg (builds without peers_file=; small N only)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${RDMAUD_BUILD:-$top/build}
@@ -38,6 +39,8 @@ macs=random
 inline_arg=""
 mem=(--no-huge -m 512)
 keep=""
+pmd=""
+peers_devarg=0
 do_cg=1
 do_mpps=1
 while [ $# -gt 0 ]; do
@@ -54,12 +57,14 @@ while [ $# -gt 0 ]; do
     --keep) keep=$2; shift 2 ;;
     --no-callgrind) do_cg=0; shift ;;
     --no-mpps) do_mpps=0; shift ;;
+    --pmd) pmd=$2; shift 2 ;;
+    --peers-devarg) peers_devarg=1; shift ;;
     *) echo "bench-pmd-instr.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
 
 bench=$build/test/pmd/pmd_bench
-pmd=$build/drivers/librte_net_rdmaud.so
+pmd=${pmd:-$build/drivers/librte_net_rdmaud.so}
 run=$build/lib/softud/softud-run
 for f in "$bench" "$pmd" "$run"; do
     [ -e "$f" ] || { echo "bench-pmd-instr.sh: $f not built (ninja -C $build)" >&2; exit 1; }
@@ -87,12 +92,15 @@ cmd() {
         local n=${cfg#rdmaud:}
         [ -f "$work/peers0.$n" ] || peers_file "$n" 127.0.0.3 "$work/peers0.$n"
         [ -f "$work/peers1.$n" ] || peers_file "$n" 127.0.0.2 "$work/peers1.$n"
-        local random=()
+        local random=() p0="peers_file=$work/peers0.$n" p1="peers_file=$work/peers1.$n"
         [ "$macs" = random ] && random=(--random-macs)
+        if [ "$peers_devarg" = 1 ]; then
+            p0="peers=$(paste -sd';' "$work/peers0.$n")" p1="peers=$(paste -sd';' "$work/peers1.$n")"
+        fi
         CMD=("$run" --quiet --dev softud0=127.0.0.2 --dev softud1=127.0.0.3 -- "${WRAP[@]}" "$bench" -d "$pmd"
              "${eal[@]}"
-             "--vdev=net_rdmaud0,dev=softud0,mac=02:00:00:00:00:0a,peers_file=$work/peers0.$n$inline_arg"
-             "--vdev=net_rdmaud1,dev=softud1,mac=02:00:00:00:00:0b,peers_file=$work/peers1.$n$inline_arg"
+             "--vdev=net_rdmaud0,dev=softud0,mac=02:00:00:00:00:0a,$p0$inline_arg"
+             "--vdev=net_rdmaud1,dev=softud1,mac=02:00:00:00:00:0b,$p1$inline_arg"
              -- --peers "$n" --dst $DST "${random[@]}") ;;
     ring)
         CMD=("${WRAP[@]}" "$bench" "${eal[@]}" --vdev=net_ring0 --vdev=net_ring1 -- --dst $DST) ;;

@@ -12,13 +12,12 @@
 #include <cstring>
 #include <netinet/in.h>
 
+#include <rte_branch_prediction.h>
+#include <rte_ether.h>
 #include <rte_hash_crc.h>
 #include <rte_ip.h>
-
-#include <rte_branch_prediction.h>
-#include <rte_vect.h>
-#include <rte_ether.h>
 #include <rte_lcore.h>
+#include <rte_vect.h>
 
 #include "rdmaud_verbs.h"
 
@@ -89,8 +88,14 @@ inline __attribute__((always_inline)) int rx_run(RxQueue &q, const ibv_wc *wc, i
 	ibv_sge *const sges = q.sges;
 	const uintptr_t buf_off = q.buf_off;
 	/* rearm_data (data_off, refcnt 1, nb_segs 1, port) and ol_flags 0: one 16-byte store. */
-	const __m128i head16 = _mm_set_epi64x(0, static_cast<long long>(q.rearm));
 	static_assert(offsetof(rte_mbuf, ol_flags) == offsetof(rte_mbuf, rearm_data) + 8, "mbuf layout");
+#if defined(__SSE2__)
+	const __m128i head16 = _mm_set_epi64x(0, static_cast<long long>(q.rearm));
+#else
+	const struct {
+		uint64_t rearm, ol_flags;
+	} head16 = {q.rearm, 0};
+#endif
 	uint64_t sum = bytes;
 	/* j counts up from -k to 0: the loop test is the increment's flags. */
 	const ibv_wc *w = wc;
@@ -103,7 +108,11 @@ inline __attribute__((always_inline)) int rx_run(RxQueue &q, const ibv_wc *wc, i
 		const uint64_t s = w->wr_id; /* the slot index */
 		rte_mbuf *m = mbufs[s];
 		const uint32_t len = w->byte_len - kGrhLen;
+#if defined(__SSE2__)
 		_mm_storeu_si128(reinterpret_cast<__m128i *>(&m->rearm_data), head16);
+#else
+		std::memcpy(&m->rearm_data, &head16, sizeof(head16));
+#endif
 		m->packet_type = 0;
 		m->pkt_len = len;
 		m->data_len = static_cast<uint16_t>(len);
