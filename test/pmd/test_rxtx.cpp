@@ -523,11 +523,12 @@ TEST_F(TxTest, SelectsTheVariantForTheOffloads)
 class RxTest : public ::testing::Test {
 protected:
 	static constexpr uint32_t kDesc = 64;
-	void make(unsigned pool_size)
+	/* A filled queue of port 3 on a pool of pool_size mbufs (per-lcore cache, private area). */
+	void make(unsigned pool_size, unsigned cache = 0, uint16_t priv = 0)
 	{
 		static int id;
 		std::string name = "rxpool" + std::to_string(id++);
-		mp = rte_pktmbuf_pool_create(name.c_str(), pool_size, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+		mp = rte_pktmbuf_pool_create(name.c_str(), pool_size, cache, priv, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 		ASSERT_NE(mp, nullptr);
 		reg.init(MrOps{nullptr, reg_all, dereg_none});
 		q = rxq_alloc(kDesc, RTE_MBUF_DEFAULT_DATAROOM + kGrhLen, SOCKET_ID_ANY);
@@ -675,19 +676,7 @@ TEST_F(RxTest, GoodAndBadCompletionsInterleaved)
 
 TEST_F(RxTest, FromAPoolWithACacheEveryFieldIsSet)
 {
-	static int id;
-	const std::string name = "rxcache" + std::to_string(id++);
-	mp = rte_pktmbuf_pool_create(name.c_str(), 1024, 64, 16, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	ASSERT_NE(mp, nullptr);
-	reg.init(MrOps{nullptr, reg_all, dereg_none});
-	q = rxq_alloc(kDesc, RTE_MBUF_DEFAULT_DATAROOM + kGrhLen, SOCKET_ID_ANY);
-	ASSERT_NE(q, nullptr);
-	q->qp = &stub.qp;
-	q->cq = &stub.rcq;
-	q->mp = mp;
-	q->port_id = 5;
-	q->lkeys.init(&reg);
-	ASSERT_EQ(rxq_fill(*q), 0);
+	make(1024, 64, 16);
 	EXPECT_EQ(q->buf_off, sizeof(rte_mbuf) + 16 + RTE_PKTMBUF_HEADROOM - kGrhLen) << "16 bytes of private area";
 	for (int round = 0; round < 4; round++) {
 		for (uint32_t i = 0; i < 32; i++)
@@ -699,7 +688,7 @@ TEST_F(RxTest, FromAPoolWithACacheEveryFieldIsSet)
 			EXPECT_EQ(m->ol_flags, 0u);
 			EXPECT_EQ(m->packet_type, 0u);
 			EXPECT_EQ(m->nb_segs, 1);
-			EXPECT_EQ(m->port, 5);
+			EXPECT_EQ(m->port, 3);
 			EXPECT_EQ(m->data_off, RTE_PKTMBUF_HEADROOM);
 			EXPECT_EQ(rte_mbuf_refcnt_read(m), 1);
 			m->ol_flags = RTE_MBUF_F_RX_VLAN; /* dirty them before they are recycled */
