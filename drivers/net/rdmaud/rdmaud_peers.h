@@ -42,6 +42,10 @@ static_assert(sizeof(PeerEntry) == 32, "two entries per 64-byte line");
 /* Slots per entry at least this: linear probing stays short at load <= 1/3
  * (a second probe for ~1 lookup in 5 with random MACs). */
 inline constexpr uint32_t kPeerLoadFactorInv = 3;
+/* Slots after the last home slot: probes run into them instead of wrapping
+ * (no mask on the datapath). A table where a probe would run past them is
+ * built with twice the home slots; the last slot stays free and ends every probe. */
+inline constexpr uint32_t kPeerProbeTail = 32;
 
 /* Key of a MAC address: its six bytes as loaded from memory, in the top 48 bits
  * (the datapath loads 8 bytes at the frame's start and shifts the 2 bytes past
@@ -58,10 +62,12 @@ inline constexpr uint64_t kMacKeyGroupBit = uint64_t{1} << 16;
 inline constexpr uint64_t kEmptyKey = 0xffff;
 
 struct PeerTable {
-	uint32_t mask;       /* slots - 1 (power of two) */
+	uint32_t mask;       /* home slots - 1 (a power of two); kPeerProbeTail more follow */
 	uint32_t count;      /* peers */
 	uint32_t bcast_count; /* entries in bcast[] (peers other than ourselves) */
 	uint32_t multi_count; /* entries with several queues (software RSS) */
+	uint32_t shift;      /* 32 - log2(home slots): a key's home slot is the top bits of its hash */
+	uint32_t nslots;     /* home slots + kPeerProbeTail */
 	PeerEntry *slots;
 	PeerEntry *bcast;    /* dense copy for broadcast/multicast fan-out */
 	uint32_t *qpns;      /* QPNs of every queue of the multi-queue peers */
@@ -77,12 +83,14 @@ struct PeerTable {
 		return rte_hash_crc_8byte(key, 0);
 #endif
 	}
-	inline uint32_t slot(uint64_t key) const { return hash(key) & mask; }
+	/* The hash's top bits: CRC is linear, and its low bits map runs of
+	 * consecutive MACs (QPN-derived ones, say) to clustered slots. */
+	inline uint32_t slot(uint64_t key) const { return hash(key) >> shift; }
 
 	/* Constant expected time: a hash and a short linear probe. */
 	inline const PeerEntry *find(uint64_t key) const
 	{
-		for (uint32_t i = slot(key);; i = (i + 1) & mask) {
+		for (uint32_t i = slot(key);; i++) { /* the last slot is free: the probe ends */
 			const PeerEntry &e = slots[i];
 			if (e.key == key)
 				return &e;

@@ -507,10 +507,10 @@ __attribute__((noinline)) TxRunEnd tx_run(TxQueue &q, const PeerTable *tab, rte_
 	/* Frames up to this size go inline; no larger than the MTU, so an inlined
 	 * frame needs no second size check. */
 	const uint32_t inline_max = kInline ? std::min(q.inline_max, max_frame) : 0;
-	/* PeerTable::slot(key) as a byte offset into the slots: shifted 5 bits less. */
+	/* PeerTable::slot(key) as a byte offset into the slots. */
 	const auto *const peer_base = reinterpret_cast<const uint8_t *>(tab->slots);
 	static_assert(sizeof(PeerEntry) == 32, "slot offset = index << 5");
-	const uint64_t peer_off_mask = static_cast<uint64_t>(tab->mask) << 5;
+	const uint32_t peer_shift = tab->shift;
 	uint32_t bytes = 0; /* at most kMaxTxBurst frames of 64 KiB */
 	uint32_t held = 0;
 	for (; k != 0; k++) {
@@ -521,14 +521,13 @@ __attribute__((noinline)) TxRunEnd tx_run(TxQueue &q, const PeerTable *tab, rte_
 		const auto *eh = rte_pktmbuf_mtod(m, const rte_ether_hdr *);
 		/* A group (broadcast/multicast) MAC is in no slot: it leaves the loop as a miss. */
 		const uint64_t key = dst_key(eh);
-		uint64_t off = (static_cast<uint64_t>(PeerTable::hash(key)) << 5) & peer_off_mask;
+		const uint64_t off = static_cast<uint64_t>(PeerTable::hash(key) >> peer_shift) << 5;
 		const PeerEntry *e = reinterpret_cast<const PeerEntry *>(peer_base + off);
 		if (unlikely(e->key != key)) {
-			do { /* linear probing: short at load <= 1/3 */
+			do { /* linear probing, short at load <= 1/3; the table's last slot is free */
 				if (e->key == kEmptyKey)
 					goto out;
-				off = (off + sizeof(PeerEntry)) & peer_off_mask;
-				e = reinterpret_cast<const PeerEntry *>(peer_base + off);
+				e++;
 			} while (e->key != key);
 		}
 		ibv_sge *sge = wr->sg_list;
