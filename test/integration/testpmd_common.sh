@@ -210,3 +210,20 @@ tp_memcached_stop() {
     [ -n "$TP_MC_PIDS" ] && bash "$RDMAUD_TOP/test/registry/memcached_fixture.sh" stop $TP_MC_PIDS
     TP_MC_PIDS=""
 }
+
+# ---- two ports, each the other's static peer -----------------------------------
+# tp_static_pair: A on softud0 (127.0.0.2, MAC TP_MAC_A) and B on softud1 (127.0.0.3,
+# TP_MAC_B), each the other's static peer (a process's first QP, its port's queue 0, is
+# QPN 0x11); A forwards on lcore 1, B on lcore 0. Extra testpmd arguments: TP_A_ARGS, TP_B_ARGS.
+TP_MAC_A=02:00:00:00:00:0a
+TP_MAC_B=02:00:00:00:00:0b
+TP_A_ARGS=()
+TP_B_ARGS=()
+tp_static_pair() {
+    tp_start A softud0=127.0.0.2 -l 0,1 --main-lcore 0 --no-huge -m 512 \
+        --vdev="net_rdmaud0,dev=softud0,mac=$TP_MAC_A,peers=$TP_MAC_B@127.0.0.3/0x11" \
+        -- -i --total-num-mbufs=8192 --rxd=1024 --txd=512 --eth-peer=0,$TP_MAC_B "${TP_A_ARGS[@]}"
+    tp_start B softud1=127.0.0.3 -l 0,1 --main-lcore 1 --no-huge -m 512 \
+        --vdev="net_rdmaud0,dev=softud1,mac=$TP_MAC_B,peers=$TP_MAC_A@127.0.0.2/0x11" \
+        -- -i --total-num-mbufs=8192 --rxd=1024 --txd=512 --eth-peer=0,$TP_MAC_A "${TP_B_ARGS[@]}"
+}
