@@ -227,3 +227,23 @@ tp_static_pair() {
         --vdev="net_rdmaud0,dev=softud1,mac=$TP_MAC_B,peers=$TP_MAC_A@127.0.0.2/0x11" \
         -- -i --total-num-mbufs=8192 --rxd=1024 --txd=512 --eth-peer=0,$TP_MAC_A "${TP_B_ARGS[@]}"
 }
+
+# softud_drops DEVICE: the sum of the device's drop_* counters (every cause, incl. drop_overflow:
+# a shared-memory ring that stayed full while its receiver was starved of CPU).
+softud_drops() {
+    "$RDMAUD_BUILD/lib/softud/softud-stat" --dir "$TEST_TMP/stat" "$1" |
+        awk '$1 ~ /^drop_/ {s += $2} END {print s + 0}'
+}
+
+# softud_wait_ledger SENDER RECEIVER [SECONDS]: wait (bounded) until the receiver device has
+# delivered or dropped every datagram the sender device sent (they may still be in flight).
+softud_wait_ledger() {
+    local i want got
+    for ((i = 0; i < ${3:-10} * 10; i++)); do
+        want=$(softud_counter "$1" tx_packets)
+        got=$(($(softud_counter "$2" rx_packets) + $(softud_drops "$2")))
+        [ "$got" -ge "$want" ] && return 0
+        sleep 0.1
+    done
+    echo "softud_wait_ledger: $2 delivered or dropped $got of the $want datagrams $1 sent"
+}

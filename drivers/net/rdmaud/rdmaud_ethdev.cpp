@@ -183,10 +183,12 @@ void health_check(void *arg)
 			   "completion(s); the queue pair carries no traffic until the port is stopped and "
 			   "started again (or reset)", dev->data->port_id, i, qp.qp->qp_num, n);
 	}
-	if (reset)
-		rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_RESET, nullptr);
 	if (__atomic_load_n(&port.started, __ATOMIC_ACQUIRE))
 		rte_eal_alarm_set(kHealthPeriodUs, health_check, dev);
+	/* Last: the application's callback may stop the port (which cancels the check just
+	 * armed), start it again (which arms one) or even close it. */
+	if (reset)
+		rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_RESET, nullptr);
 }
 
 void health_check_start(rte_eth_dev *dev)
