@@ -74,10 +74,15 @@ uint64_t unix_ms() noexcept {
 // mode distributes keys (each record on one server), and a fresh client only moves a dead
 // server's keys elsewhere after failing on it twice, retry_timeout apart.
 struct Registry::Mirror {
-    memcached_st* mc = nullptr;
+    Server server;
     std::string where;  // "host:port", for messages
+    memcached_st* mc = nullptr;
     // After a failure the server is not asked before this while another one answers.
     std::chrono::steady_clock::time_point rest_until{};
+    // A failure happened: the client is rebuilt before the next call. libmemcached keeps a
+    // failed server "temporarily disabled" until its whole-second clock ticks (up to 1 s after
+    // the server returned, measured); a new client connects at once.
+    bool rebuild = false;
     Mirror() = default;
     Mirror(const Mirror&) = delete;
     Mirror& operator=(const Mirror&) = delete;
@@ -111,6 +116,19 @@ Status Registry::create(RegistryConfig cfg, std::unique_ptr<Registry>* out) noex
 Registry::~Registry() = default;
 
 Status Registry::setup() noexcept {
+    for (const Server& s : cfg_.servers) {
+        auto m = std::make_unique<Mirror>();
+        m->server = s;
+        m->where = s.host + ":" + std::to_string(s.port);
+        if (Status st = connect(*m); !st)
+            return st;
+        mirrors_.push_back(std::move(m));
+    }
+    return Status::success();
+}
+
+// (Re)builds the mirror's client; it connects lazily, on the first call.
+Status Registry::connect(Mirror& m) noexcept {
     const uint64_t connect_ms = static_cast<uint64_t>(cfg_.connect_timeout.count());
     const uint64_t io_ms = static_cast<uint64_t>(cfg_.io_timeout.count());
     const std::pair<memcached_behavior_t, uint64_t> behaviours[] = {
@@ -121,32 +139,28 @@ Status Registry::setup() noexcept {
         {MEMCACHED_BEHAVIOR_POLL_TIMEOUT, io_ms},
         {MEMCACHED_BEHAVIOR_RCV_TIMEOUT, io_ms * 1000},
         {MEMCACHED_BEHAVIOR_SND_TIMEOUT, io_ms * 1000},
-        // A client's only server is never ejected and is tried again on the next call (its
-        // libmemcached clock is whole seconds): resting a failed mirror is done here, in ms.
-        {MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 2},
-        {MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 0},
-        {MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 0},
+        // A client's only server is never ejected: resting a failed mirror is done here.
         {MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 0},
     };
-    for (const Server& s : cfg_.servers) {
-        auto m = std::make_unique<Mirror>();
-        m->where = s.host + ":" + std::to_string(s.port);
-        m->mc = memcached_create(nullptr);
-        if (m->mc == nullptr)
-            return Status::error(Errc::internal, "memcached_create failed");
-        memcached_return_t rc = memcached_server_add(m->mc, s.host.c_str(), s.port);
-        if (rc != MEMCACHED_SUCCESS)
-            return Status::error(Errc::invalid_argument,
-                                 "registry server " + m->where + ": " + memcached_strerror(m->mc, rc));
-        for (const auto& [b, v] : behaviours) {
-            rc = memcached_behavior_set(m->mc, b, v);
-            if (rc != MEMCACHED_SUCCESS)
-                return Status::error(Errc::internal, std::string("memcached_behavior_set: ") +
-                                                         memcached_strerror(m->mc, rc));
-        }
-        mirrors_.push_back(std::move(m));
+    memcached_st* mc = memcached_create(nullptr);
+    if (mc == nullptr)
+        return Status::error(Errc::internal, "memcached_create failed");
+    Status st;
+    memcached_return_t rc = memcached_server_add(mc, m.server.host.c_str(), m.server.port);
+    if (rc != MEMCACHED_SUCCESS)
+        st = Status::error(Errc::invalid_argument, "registry server " + m.where + ": " + memcached_strerror(mc, rc));
+    for (const auto& [b, v] : behaviours)
+        if (st && (rc = memcached_behavior_set(mc, b, v)) != MEMCACHED_SUCCESS)
+            st = Status::error(Errc::internal, std::string("memcached_behavior_set: ") + memcached_strerror(mc, rc));
+    if (!st) {
+        memcached_free(mc);  // the mirror keeps its previous client, if any
+        return st;
     }
-    return Status::success();
+    if (m.mc != nullptr)
+        memcached_free(m.mc);
+    m.mc = mc;
+    m.rebuild = false;
+    return st;
 }
 
 std::vector<Registry::Mirror*> Registry::live() noexcept {
@@ -158,6 +172,9 @@ std::vector<Registry::Mirror*> Registry::live() noexcept {
     if (out.empty())  // all resting: ask them all, someone must notice a return
         for (const auto& m : mirrors_)
             out.push_back(m.get());
+    for (Mirror* m : out)
+        if (m->rebuild)
+            connect(*m);  // on failure (out of memory) the old client serves and rebuild stays set
     return out;
 }
 
@@ -199,6 +216,7 @@ Status Registry::failure(Mirror& m, int rc_int, const char* op, const std::strin
         code = Errc::unavailable;
     if (code == Errc::unavailable) {
         server_failures_++;
+        m.rebuild = true;
         if (mirrors_.size() > 1)
             m.rest_until = std::chrono::steady_clock::now() + cfg_.retry_timeout;
     }

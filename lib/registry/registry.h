@@ -83,6 +83,7 @@ private:
     struct Mirror;  // one server: its own memcached_st, and when it may be asked again
     explicit Registry(RegistryConfig cfg) noexcept;
     Status setup() noexcept;
+    Status connect(Mirror& m) noexcept;
     std::vector<Mirror*> live() noexcept;
     template <class Op>
     Status on_each(Op&& op) noexcept;
