@@ -332,9 +332,14 @@ Status Registry::resolve_many(std::span<const Mac> macs, std::vector<Lookup>* ou
         // rejection, "no such key" (answered without it), or only failures.
         std::vector<bool> found(n, false), answered(n, false);
         std::vector<Status> rejected(n), failed(n);
-        for (Mirror* m : mirrors) {
+        // Every server's request is sent before any reply is read: the round trips overlap.
+        std::vector<memcached_return_t> sent(mirrors.size());
+        for (size_t s = 0; s < mirrors.size(); s++)
+            sent[s] = memcached_mget(mirrors[s]->mc, kp.data(), kl.data(), n);
+        for (size_t s = 0; s < mirrors.size(); s++) {
+            Mirror* m = mirrors[s];
             std::vector<bool> got(n, false);
-            memcached_return_t rc = memcached_mget(m->mc, kp.data(), kl.data(), n);
+            memcached_return_t rc = sent[s];
             Status trouble;
             if (rc != MEMCACHED_SUCCESS)
                 trouble = failure(*m, rc, "mget", keys[0]);
@@ -481,20 +486,27 @@ Status Registry::leave(const Mac& mac) noexcept {
     });
 }
 
-// All shards of one server in one mget. A missing shard is an empty one; a corrupt shard sets
-// *bad (once) and the others' members are still returned.
-Status Registry::members_on(Mirror& m, std::vector<Member>* out, Status* bad) noexcept {
-    std::vector<std::string> keys(kMemberShards);
-    std::vector<const char*> kp(kMemberShards);
-    std::vector<size_t> kl(kMemberShards);
-    for (uint32_t i = 0; i < kMemberShards; i++) {
-        keys[i] = members_key(cfg_.ns, i);
-        kp[i] = keys[i].data();
-        kl[i] = keys[i].size();
+// The membership shard keys of the namespace, for one mget per server.
+struct Registry::ShardKeys {
+    std::vector<std::string> keys;
+    std::vector<const char*> kp;
+    std::vector<size_t> kl;
+    explicit ShardKeys(const std::string& ns) : keys(kMemberShards), kp(kMemberShards), kl(kMemberShards) {
+        for (uint32_t i = 0; i < kMemberShards; i++) {
+            keys[i] = members_key(ns, i);
+            kp[i] = keys[i].data();
+            kl[i] = keys[i].size();
+        }
     }
-    memcached_return_t rc = memcached_mget(m.mc, kp.data(), kl.data(), kMemberShards);
+};
+
+// Reads the reply to one server's mget of all shards (`rc`: what the mget returned). A missing
+// shard is an empty one; a corrupt shard sets *bad (once) and the others' members are returned.
+Status Registry::members_on(Mirror& m, const ShardKeys& sk, int rc_int, std::vector<Member>* out,
+                            Status* bad) noexcept {
+    auto rc = static_cast<memcached_return_t>(rc_int);
     if (rc != MEMCACHED_SUCCESS)
-        return failure(m, rc, "mget", keys[0]);
+        return failure(m, rc, "mget", sk.keys[0]);
     memcached_result_st* res;
     while ((res = memcached_fetch_result(m.mc, nullptr, &rc)) != nullptr) {
         std::vector<Member> shard;
@@ -508,17 +520,22 @@ Status Registry::members_on(Mirror& m, std::vector<Member>* out, Status* bad) no
         memcached_result_free(res);
     }
     if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
-        return failure(m, rc, "mget", keys[0]);  // a shard we could not read: this server's set is incomplete
+        return failure(m, rc, "mget", sk.keys[0]);  // a shard we could not read: this server's set is incomplete
     return Status::success();
 }
 
 Status Registry::members(std::vector<Member>* out) noexcept {
+    const ShardKeys sk(cfg_.ns);
+    const std::vector<Mirror*> mirrors = live();
+    std::vector<memcached_return_t> sent(mirrors.size());
+    for (size_t s = 0; s < mirrors.size(); s++)  // all requests out before any reply is read
+        sent[s] = memcached_mget(mirrors[s]->mc, sk.kp.data(), sk.kl.data(), kMemberShards);
     std::vector<Member> all;
     Status bad, down;
     bool answered = false;
-    for (Mirror* m : live()) {
+    for (size_t s = 0; s < mirrors.size(); s++) {
         std::vector<Member> part;
-        Status st = members_on(*m, &part, &bad);
+        Status st = members_on(*mirrors[s], sk, sent[s], &part, &bad);
         if (!st) {
             if (down.ok())
                 down = std::move(st);

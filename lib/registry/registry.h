@@ -93,7 +93,8 @@ private:
                   uint32_t flags) noexcept;
     Status delete_on(Mirror& m, const std::string& key) noexcept;
     Status remove_on(Mirror& m, const Mac& mac) noexcept;
-    Status members_on(Mirror& m, std::vector<Member>* out, Status* bad) noexcept;
+    struct ShardKeys;
+    Status members_on(Mirror& m, const ShardKeys& sk, int rc, std::vector<Member>* out, Status* bad) noexcept;
     Status decode_for(std::span<const uint8_t> v, const Mac& mac, const std::string& key,
                       EndpointRecord* out) noexcept;
     template <class Update>
