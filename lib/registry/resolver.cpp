@@ -149,6 +149,7 @@ void Resolver::run() noexcept {
         revalidate(now);
         refresh_members(now);
         keep_alive(now);
+        sink_->on_pass_end();
         cached_.store(peers_.size(), std::memory_order_relaxed);
         counters_[static_cast<size_t>(ResolverCounter::server_failures)].store(registry_->server_failures(),
                                                                                std::memory_order_relaxed);

@@ -37,6 +37,9 @@ public:
     virtual void on_expired(const Mac& mac) noexcept = 0;
     // A requested MAC has no (valid) record: not_found or rejected. Optional.
     virtual void on_unresolved(const Mac&, const Status&) noexcept {}
+    // End of one pass of the resolver thread (at least once per tick): a sink that
+    // applies changes in batches applies the pass's on_resolved/on_expired now. Optional.
+    virtual void on_pass_end() noexcept {}
 };
 
 struct ResolverConfig {

@@ -2,6 +2,7 @@
 /* Peer table lookups and its lock-free publication (quiescent-state reclamation). */
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <random>
@@ -9,6 +10,8 @@
 #include <sched.h>
 #include <thread>
 #include <vector>
+
+#include <rte_cycles.h>
 
 #include "rdmaud_peers.h"
 
@@ -103,7 +106,7 @@ TEST(PeerTable, LongProbesGrowTheTable)
 
 /* A reader hammers the table while the writer republishes it: every table the
  * reader holds must still be intact (its entries carry the table's generation),
- * and every replaced table is destroyed exactly once. */
+ * and every replaced table is destroyed exactly once, none while it may be held. */
 TEST(PeerDirectory, RepublishUnderLoadFreesOnlyAfterGrace)
 {
 	g_destroyed = 0;
@@ -137,35 +140,58 @@ TEST(PeerDirectory, RepublishUnderLoadFreesOnlyAfterGrace)
 				dir.quiescent(0);
 			}
 		});
-		int freed_now = 0;
-		for (int g = 2; g < 2 + kPublishes; g++)
-			freed_now += dir.publish(make(static_cast<uint32_t>(g))) ? 1 : 0;
+		size_t most_retired = 0;
+		for (int g = 2; g < 2 + kPublishes; g++) {
+			most_retired = std::max(most_retired, dir.publish(make(static_cast<uint32_t>(g))));
+			/* Let the reader pass a few quiescent points now and then. */
+			if (g % 16 == 0)
+				for (uint64_t r0 = reads.load(); reads.load() < r0 + 2;)
+					std::this_thread::yield();
+		}
 		stop = true;
 		reader.join();
-		dir.offline(0);
 		EXPECT_EQ(bad.load(), 0u);
 		EXPECT_GT(reads.load(), 0u);
-		EXPECT_EQ(freed_now, kPublishes) << "an active reader passes quiescent points: no deferral";
+		EXPECT_LE(most_retired, kMaxRetiredTables + 1) << "retired tables are bounded";
+		EXPECT_EQ(g_destroyed.load() + static_cast<int>(dir.retired()), kPublishes);
+		dir.offline(0);
+		EXPECT_EQ(dir.reclaim(), 0u);
 		EXPECT_EQ(g_destroyed.load(), kPublishes);
 		EXPECT_EQ(dir.publications(), static_cast<uint64_t>(kPublishes + 1));
 	}
 	EXPECT_EQ(g_destroyed.load(), kPublishes + 1) << "shutdown frees the last table";
 }
 
-TEST(PeerDirectory, StuckReaderDefersInsteadOfFreeing)
+/* An online queue that never bursts (an idle queue) must not stall a publish:
+ * the new table is visible at once, the old ones wait, and only beyond
+ * kMaxRetiredTables does a publish wait (bounded) before keeping the rest. */
+TEST(PeerDirectory, IdleReaderNeitherStallsNorLosesTables)
 {
 	g_destroyed = 0;
 	PeerDirectory dir;
 	dir.init(count_destroy);
-	dir.publish(PeerTable::build({PeerEntry{1, fake_ah(1), 2, 3}}, 0, SOCKET_ID_ANY));
-	dir.online(3); /* online but never quiescent: holds the first table */
-	EXPECT_FALSE(dir.publish(PeerTable::build({PeerEntry{1, fake_ah(2), 2, 3}}, 0, SOCKET_ID_ANY)));
-	EXPECT_EQ(g_destroyed.load(), 0) << "the old table must survive a reader that may hold it";
+	dir.publish(PeerTable::build({PeerEntry{1, fake_ah(1), 1, 3}}, 0, SOCKET_ID_ANY));
+	dir.online(3); /* online but never quiescent: may hold the first table */
+	const uint64_t t0 = rte_get_timer_cycles();
+	for (uint32_t g = 2; g <= kMaxRetiredTables + 1; g++) {
+		EXPECT_EQ(dir.publish(PeerTable::build({PeerEntry{1, fake_ah(g), g, 3}}, 0, SOCKET_ID_ANY)), g - 1);
+		EXPECT_EQ(dir.acquire()->find(1)->qpn, g) << "the new table is current at once";
+	}
+	const double ms = static_cast<double>(rte_get_timer_cycles() - t0) * 1e3 / rte_get_timer_hz();
+	EXPECT_LT(ms, kGraceTimeoutUs / 1000.0 / 2) << "no publish waited for the idle queue";
+	EXPECT_EQ(g_destroyed.load(), 0) << "a table a reader may hold is never freed";
+	/* One more: the publisher waits its grace timeout once and keeps the tables. */
+	const uint64_t t1 = rte_get_timer_cycles();
+	EXPECT_EQ(dir.publish(PeerTable::build({PeerEntry{1, fake_ah(99), 99, 3}}, 0, SOCKET_ID_ANY)),
+		  kMaxRetiredTables + 1);
+	EXPECT_GE(static_cast<double>(rte_get_timer_cycles() - t1) * 1e6 / rte_get_timer_hz(),
+		  static_cast<double>(kGraceTimeoutUs));
+	EXPECT_EQ(g_destroyed.load(), 0);
 	dir.offline(3);
-	EXPECT_TRUE(dir.publish(PeerTable::build({PeerEntry{1, fake_ah(3), 2, 3}}, 0, SOCKET_ID_ANY)));
-	EXPECT_EQ(g_destroyed.load(), 1);
+	EXPECT_EQ(dir.reclaim(), 0u);
+	EXPECT_EQ(g_destroyed.load(), static_cast<int>(kMaxRetiredTables + 1));
 	dir.shutdown();
-	EXPECT_EQ(g_destroyed.load(), 3);
+	EXPECT_EQ(g_destroyed.load(), static_cast<int>(kMaxRetiredTables + 2));
 }
 
 } // namespace

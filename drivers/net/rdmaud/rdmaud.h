@@ -13,6 +13,7 @@
 #include <ethdev_driver.h>
 #include <rte_log.h>
 
+#include "rdmaud_ah.h"
 #include "rdmaud_devargs.h"
 #include "rdmaud_mr.h"
 #include "rdmaud_peers.h"
@@ -51,6 +52,7 @@ struct Port {
 	DevConfig cfg;               /* what the user asked for, as parsed from devargs */
 	Device dev;                  /* verbs context, PD, port, source address */
 	MrRegistry mrs;              /* registered mempools */
+	AhCache ahs;                 /* address handles, shared by the peer tables that hold them */
 	PeerDirectory peers;         /* MAC -> AH/QPN/Q_Key, read lock-free by tx queues */
 	UdQp qps[kMaxQueues];        /* queue i = QP i; QP 0 exists from probe (its QPN names the port) */
 	uint16_t nb_qps = 0;

@@ -45,11 +45,6 @@ int create_qps(Port &port, uint16_t n)
 
 namespace {
 
-void destroy_ah(ibv_ah *ah)
-{
-	ibv_destroy_ah(ah);
-}
-
 int dev_configure(rte_eth_dev *dev)
 {
 	Port &port = *port_of(dev);
@@ -377,7 +372,8 @@ int open_port(Port &port, const char *name)
 	if (int rc = port.mrs.watch(); rc != 0)
 		RDMAUD_LOG(WARNING, "%s: no mempool events (%d): pools are registered on first sight only", name, rc);
 
-	port.peers.init(destroy_ah);
+	port.ahs.init(&port.dev);
+	port.peers.init([ahs = &port.ahs](ibv_ah *ah) { ahs->release(ah); });
 	if (int rc = publish_peer_table(port, {}, err); rc != 0) {
 		RDMAUD_LOG(ERR, "%s: invalid devarg peers: %s", name, err.c_str());
 		return rc;

@@ -64,14 +64,14 @@ PeerTable *PeerTable::build(const std::vector<PeerEntry> &entries, const std::ve
 	}
 }
 
-void PeerTable::destroy(PeerTable *t, void (*destroy_ah)(ibv_ah *))
+void PeerTable::destroy(PeerTable *t, const std::function<void(ibv_ah *)> &release)
 {
 	if (t == nullptr)
 		return;
-	if (destroy_ah != nullptr)
+	if (release)
 		for (uint32_t i = 0; i < t->nslots; i++)
 			if (t->slots[i].key != kEmptyKey && t->slots[i].ah != nullptr)
-				destroy_ah(t->slots[i].ah);
+				release(t->slots[i].ah);
 	rte_free(t);
 }
 
@@ -86,41 +86,54 @@ void PeerDirectory::offline(unsigned r)
 	readers_[r].online.store(false, std::memory_order_release);
 }
 
-bool PeerDirectory::wait_grace(uint64_t token)
+bool PeerDirectory::passed(uint64_t token) const
+{
+	for (const PeerReader &r : readers_)
+		if (r.online.load(std::memory_order_seq_cst) && r.seen.load(std::memory_order_acquire) < token)
+			return false;
+	return true;
+}
+
+bool PeerDirectory::wait_grace(uint64_t token) const
 {
 	const uint64_t deadline = rte_get_timer_cycles() + kGraceTimeoutUs * rte_get_timer_hz() / 1000000;
-	for (PeerReader &r : readers_) {
-		while (r.online.load(std::memory_order_seq_cst) &&
-		       r.seen.load(std::memory_order_acquire) < token) {
-			if (rte_get_timer_cycles() > deadline)
-				return false;
-			/* Control path: let a reader sharing this CPU run its burst. */
-			sched_yield();
-		}
+	while (!passed(token)) {
+		if (rte_get_timer_cycles() > deadline)
+			return false;
+		/* Control path: let a reader sharing this CPU run its burst. */
+		sched_yield();
 	}
 	return true;
 }
 
-bool PeerDirectory::publish(PeerTable *t)
+size_t PeerDirectory::reclaim()
+{
+	/* A reader's token only grows: once one retired table is still held, so are the later ones. */
+	while (!retired_.empty() && passed(retired_.front().token)) {
+		PeerTable::destroy(retired_.front().table, release_);
+		retired_.pop_front();
+	}
+	return retired_.size();
+}
+
+size_t PeerDirectory::publish(PeerTable *t)
 {
 	const PeerTable *old = current_.exchange(t, std::memory_order_seq_cst);
-	uint64_t token = token_.fetch_add(1, std::memory_order_seq_cst) + 1;
-	if (old == nullptr)
-		return true;
-	if (!wait_grace(token)) {
-		deferred_.push_back(const_cast<PeerTable *>(old));
-		return false;
-	}
-	PeerTable::destroy(const_cast<PeerTable *>(old), destroy_ah_);
-	return true;
+	const uint64_t token = token_.fetch_add(1, std::memory_order_seq_cst) + 1;
+	if (old != nullptr)
+		retired_.push_back(Retired{const_cast<PeerTable *>(old), token});
+	size_t left = reclaim();
+	if (left > kMaxRetiredTables && wait_grace(retired_.front().token))
+		left = reclaim();
+	return left;
 }
 
 void PeerDirectory::shutdown()
 {
-	for (PeerTable *t : deferred_)
-		PeerTable::destroy(t, destroy_ah_);
-	deferred_.clear();
-	PeerTable::destroy(const_cast<PeerTable *>(current_.exchange(nullptr)), destroy_ah_);
+	for (const Retired &r : retired_)
+		PeerTable::destroy(r.table, release_);
+	retired_.clear();
+	PeerTable::destroy(const_cast<PeerTable *>(current_.exchange(nullptr)), release_);
 }
 
 } // namespace rdmaud

@@ -5,8 +5,9 @@
  * The table is immutable once built. A writer (probe for static peers; the
  * registry's control thread later) builds a new one and publishes it with one
  * atomic store; tx queues load the pointer once per burst and never lock.
- * The old table (and its address handles) is freed only after every online tx
- * queue has finished a burst begun before the switch (quiescent-state based
+ * A publish never waits: the old table is retired and freed (releasing its
+ * address handles) by a later publish or reclaim() once every online tx queue
+ * has finished a burst begun before the switch (quiescent-state based
  * reclamation: each queue reports the global token it saw at the end of a burst).
  */
 #ifndef RDMAUD_PEERS_H
@@ -15,6 +16,8 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <vector>
 
 #include <rte_common.h>
@@ -122,14 +125,18 @@ struct PeerTable {
 	{
 		return build(entries, {}, self_key, socket);
 	}
-	/* Free a table; destroy_ah (may be null) is called for every address handle. */
-	static void destroy(PeerTable *t, void (*destroy_ah)(ibv_ah *));
+	/* Free a table; release (may be empty) is called for every entry's address handle. */
+	static void destroy(PeerTable *t, const std::function<void(ibv_ah *)> &release);
 };
 
 /* Queues that can read the table: one reader slot per tx queue. */
 inline constexpr unsigned kMaxPeerReaders = 16;
-/* How long a publisher waits for tx queues to pass a quiescent point before it
- * defers freeing the old table to close (a stopped-but-online queue must not hang it). */
+/* Retired tables a publisher lets wait for reclamation before it waits itself:
+ * an online queue that no application thread polls (an idle queue) holds every
+ * table retired after its last burst; bounded so their memory is too. */
+inline constexpr size_t kMaxRetiredTables = 8;
+/* How long a publisher then waits for tx queues to pass a quiescent point before it
+ * keeps the oldest table until close (a stopped-but-online queue must not hang it). */
 inline constexpr uint64_t kGraceTimeoutUs = 1000 * 1000;
 
 /* Per-reader state, alone in its cache line (written by its queue every burst). */
@@ -145,7 +152,8 @@ public:
 	PeerDirectory &operator=(const PeerDirectory &) = delete;
 	~PeerDirectory() { shutdown(); }
 
-	void init(void (*destroy_ah)(ibv_ah *)) { destroy_ah_ = destroy_ah; }
+	/* release: called for every address handle of a table that is freed. */
+	void init(std::function<void(ibv_ah *)> release) { release_ = std::move(release); }
 
 	/* Datapath: the current table (never null after the first publish; may be empty). */
 	inline const PeerTable *acquire() const { return current_.load(std::memory_order_acquire); }
@@ -159,24 +167,33 @@ public:
 	void offline(unsigned r);
 
 	/*
-	 * Replace the table. Waits for a grace period, then frees the old table and
-	 * its address handles. Returns true if the old table was freed now, false if
-	 * it was deferred to shutdown() (a reader did not pass a quiescent point).
+	 * Replace the table (one publisher at a time). The new table is visible to the
+	 * next burst of every queue at once; the old one is retired, and retired tables
+	 * no reader can hold any more are freed. Waits (up to kGraceTimeoutUs) only when
+	 * more than kMaxRetiredTables are still held. Returns the tables still retired.
 	 */
-	bool publish(PeerTable *t);
-	/* Free the current and deferred tables (no reader may be online). */
+	size_t publish(PeerTable *t);
+	/* Free the retired tables every online reader has passed; returns those left. */
+	size_t reclaim();
+	size_t retired() const { return retired_.size(); }
+	/* Free the current and retired tables (no reader may be online). */
 	void shutdown();
 
 	uint64_t publications() const { return token_.load(std::memory_order_relaxed) - 1; }
 
 private:
-	bool wait_grace(uint64_t token);
+	struct Retired {
+		PeerTable *table;
+		uint64_t token; /* readers that saw this token no longer hold the table */
+	};
+	bool passed(uint64_t token) const;
+	bool wait_grace(uint64_t token) const;
 
 	std::atomic<const PeerTable *> current_{nullptr};
 	std::atomic<uint64_t> token_{1};
 	PeerReader readers_[kMaxPeerReaders];
-	std::vector<PeerTable *> deferred_;
-	void (*destroy_ah_)(ibv_ah *) = nullptr;
+	std::deque<Retired> retired_; /* oldest first: tokens increase */
+	std::function<void(ibv_ah *)> release_;
 };
 
 } // namespace rdmaud

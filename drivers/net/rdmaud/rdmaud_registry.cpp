@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 
 #include <rte_cycles.h>
 
@@ -20,13 +21,14 @@ int publish_peer_table(Port &port, const std::vector<PeerSpec> &dynamic, std::st
 {
 	std::vector<PeerEntry> entries;
 	std::vector<uint32_t> qpns;
+	std::unordered_set<uint64_t> keys;
 	entries.reserve(port.cfg.peers.size() + dynamic.size());
+	keys.reserve(port.cfg.peers.size() + dynamic.size());
 	auto add = [&](const PeerSpec &p) -> bool {
 		uint64_t key = mac_key(p.mac);
-		for (const PeerEntry &e : entries)
-			if (e.key == key)
-				return true; /* static entries come first and win */
-		ibv_ah *ah = create_peer_ah(port.dev, p, err);
+		if (!keys.insert(key).second)
+			return true; /* static entries come first and win */
+		ibv_ah *ah = port.ahs.acquire(p, err);
 		if (ah == nullptr) {
 			char mac[RTE_ETHER_ADDR_FMT_SIZE];
 			rte_ether_format_addr(mac, sizeof(mac), &p.mac);
@@ -50,7 +52,7 @@ int publish_peer_table(Port &port, const std::vector<PeerSpec> &dynamic, std::st
 	PeerTable *t = ok ? PeerTable::build(entries, qpns, mac_key(port.mac), port.dev.numa_node) : nullptr;
 	if (t == nullptr) {
 		for (PeerEntry &e : entries)
-			ibv_destroy_ah(e.ah);
+			port.ahs.release(e.ah);
 		if (ok)
 			err = "cannot allocate the peer table";
 		return ok ? -ENOMEM : -EINVAL;
@@ -172,7 +174,7 @@ void RegistryLink::on_resolved(const reg::EndpointRecord &record) noexcept
 		std::lock_guard<std::mutex> g(mu_);
 		dynamic_[mac_key(p.mac)] = p;
 	}
-	republish();
+	dirty_ = true;
 }
 
 void RegistryLink::on_expired(const reg::Mac &mac) noexcept
@@ -184,7 +186,18 @@ void RegistryLink::on_expired(const reg::Mac &mac) noexcept
 		if (dynamic_.erase(mac_key(m)) == 0)
 			return;
 	}
-	republish();
+	dirty_ = true;
+}
+
+void RegistryLink::on_pass_end() noexcept
+{
+	if (dirty_) {
+		dirty_ = false;
+		republish();
+	} else {
+		std::lock_guard<std::mutex> g(mu_);
+		port_.peers.reclaim(); /* tables the queues have passed since the last build */
+	}
 }
 
 void RegistryLink::republish() noexcept
@@ -195,6 +208,7 @@ void RegistryLink::republish() noexcept
 	for (const auto &[key, spec] : dynamic_)
 		dyn.push_back(spec);
 	std::string err;
+	table_builds_.fetch_add(1, std::memory_order_relaxed);
 	if (publish_peer_table(port_, dyn, err) != 0) {
 		failed_publishes_++;
 		RDMAUD_LOG(ERR, "port %u: cannot install resolved peers: %s", port_.port_id, err.c_str());

@@ -15,6 +15,7 @@
 #ifndef RDMAUD_REGISTRY_H
 #define RDMAUD_REGISTRY_H
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -59,10 +60,13 @@ public:
 
 	const registry::Resolver &resolver() const { return *resolver_; }
 	size_t peers() const;
+	uint64_t table_builds() const { return table_builds_.load(std::memory_order_relaxed); }
 
 	/* ResolverSink, from the Resolver thread. */
 	void on_resolved(const registry::EndpointRecord &record) noexcept override;
 	void on_expired(const registry::Mac &mac) noexcept override;
+	/* End of a resolver pass: one new peer table for all of the pass's changes. */
+	void on_pass_end() noexcept override;
 
 private:
 	explicit RegistryLink(Port &port) : port_(port) {}
@@ -72,6 +76,8 @@ private:
 	std::unique_ptr<registry::Resolver> resolver_;
 	mutable std::mutex mu_;                  /* control path only: the resolver thread vs. start/stop */
 	std::map<uint64_t, PeerSpec> dynamic_;   /* resolved peers by MAC key */
+	bool dirty_ = false;                     /* dynamic_ changed since the last table (resolver thread) */
+	std::atomic<uint64_t> table_builds_{0};
 	uint64_t failed_publishes_ = 0;
 };
 

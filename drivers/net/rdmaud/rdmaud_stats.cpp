@@ -160,10 +160,17 @@ int xstats_reset(rte_eth_dev *dev)
 	return stats_reset(dev);
 }
 
-/* With a registry: its resolver's counters and the number of resolved peers follow. */
+/* With a registry: its resolver's counters follow, then these gauges. */
+static constexpr const char *kRegistryGauges[] = {
+	"registry_peers",           /* resolved peers in the table now */
+	"registry_table_builds",    /* peer tables published (one per resolver pass that changed peers) */
+	"registry_address_handles", /* address handles held (one per peer address, shared by tables) */
+};
+static constexpr unsigned kNbRegistryXstats = registry::kResolverCounterCount + RTE_DIM(kRegistryGauges);
+
 static unsigned nb_registry_xstats(const rte_eth_dev *dev)
 {
-	return port_of(const_cast<rte_eth_dev *>(dev))->registry ? registry::kResolverCounterCount + 1 : 0;
+	return port_of(const_cast<rte_eth_dev *>(dev))->registry ? kNbRegistryXstats : 0;
 }
 
 int xstats_get_names(rte_eth_dev *dev, rte_eth_xstat_name *names, unsigned int size)
@@ -179,7 +186,9 @@ int xstats_get_names(rte_eth_dev *dev, rte_eth_xstat_name *names, unsigned int s
 		for (unsigned i = 0; i < registry::kResolverCounterCount; i++)
 			std::snprintf(names[kNbXstats + i].name, sizeof(names[0].name), "registry_%s",
 				      registry::kResolverCounterNames[i]);
-		std::snprintf(names[total - 1].name, sizeof(names[0].name), "registry_peers");
+		for (unsigned i = 0; i < RTE_DIM(kRegistryGauges); i++)
+			std::snprintf(names[kNbXstats + registry::kResolverCounterCount + i].name,
+				      sizeof(names[0].name), "%s", kRegistryGauges[i]);
 	}
 	return static_cast<int>(total);
 }
@@ -201,14 +210,17 @@ int xstats_get(rte_eth_dev *dev, rte_eth_xstat *xs, unsigned int n)
 	xs[kNbCounterXstats + 1].id = kNbCounterXstats + 1;
 	xs[kNbCounterXstats + 1].value = tx.doorbells ? tx.wrs * 100 / tx.doorbells : 0;
 	if (total > kNbXstats) {
-		const RegistryLink &link = *port_of(dev)->registry;
+		const Port &port = *port_of(dev);
+		const RegistryLink &link = *port.registry;
 		const registry::ResolverStats rs = link.resolver().stats();
-		for (unsigned i = 0; i < registry::kResolverCounterCount; i++) {
-			xs[kNbXstats + i].id = kNbXstats + i;
+		for (unsigned i = 0; i < registry::kResolverCounterCount; i++)
 			xs[kNbXstats + i].value = rs[i];
-		}
-		xs[total - 1].id = total - 1;
-		xs[total - 1].value = link.peers();
+		const unsigned g = kNbXstats + registry::kResolverCounterCount;
+		xs[g].value = link.peers();
+		xs[g + 1].value = link.table_builds();
+		xs[g + 2].value = port.ahs.size();
+		for (unsigned i = kNbXstats; i < total; i++)
+			xs[i].id = i;
 	}
 	return static_cast<int>(total);
 }
