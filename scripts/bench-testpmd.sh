@@ -68,13 +68,15 @@ measure() { # PMD SIZE QUEUES: A and B forward frames A injected; prints the res
     tp_run B "show port stats 0"
     tx=$(tp_stat A Tx-pps)
     fwd=$(tp_stat B Tx-pps)
+    local note=""
+    [ "$fwd" -eq 0 ] && note=" note=no-frame-forwarded(B-received-$(tp_stat B RX-packets))"
     tp_run A "stop"
     tp_run B "stop"
     tp_quit A
     tp_quit B
     local line
     line=$(awk -v p="$pmd" -v s="$size" -v q="$q" -v f="$fwd" -v t="$tx" \
-        'BEGIN{printf "pmd=%s size=%s queues=%s fwd_mpps=%.3f a_mpps=%.3f", p, s, q, f/1e6, t/1e6}')
+        'BEGIN{printf "pmd=%s size=%s queues=%s fwd_mpps=%.3f a_mpps=%.3f", p, s, q, f/1e6, t/1e6}')$note
     echo "$line"
     echo "$line" >>"$out"
 }
