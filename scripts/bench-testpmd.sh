@@ -106,6 +106,13 @@ run_rdmaud() { # SIZE QUEUES
     # shellcheck disable=SC2046
     tp_start B softud1=127.0.0.3 -l 0,1 --main-lcore 1 "${MEM[@]}" --vdev="$vb" -- $(tp_args "$q" "$size" $MAC_A)
     measure rdmaud "$size" "$q"
+    # Doorbells and signaling, from A's device (softud's own counters, not the PMD's).
+    local c line="softud0:"
+    for c in post_send_calls post_send_wrs signaled_wrs post_recv_calls post_recv_wrs; do
+        line+=" $c=$(softud_counter softud0 "$c")"
+    done
+    echo "$line"
+    echo "$line" >>"$out"
     teardown_ns
 }
 
