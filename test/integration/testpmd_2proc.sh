@@ -10,17 +10,22 @@
 #   bcast, multiseg, oversize: A sends broadcast / 3-segment / larger-than-MTU frames
 #   ib: both devices on softud's InfiniBand link layer, peers addressed by LID (no GRH),
 #       traffic as in macswap
-#   hosts: A and B in two network namespaces joined by a veth pair (10.99.0.1/.2),
-#       traffic as in macswap
+#   hosts-MODE: A and B in two network namespaces joined by a veth pair (10.99.0.1/.2),
+#       traffic as in scenario MODE (rxonly, io, mac, macswap, txonly, flowgen); hosts = hosts-macswap
 #   fastfree: both ports with RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE, 200-byte frames (not
 #       inlined: held until their completion), traffic as in macswap
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/testpmd_common.sh"
 scenario=${1:?usage: testpmd_2proc.sh SCENARIO [huge|nohuge]}
 mem=${2:-nohuge}
+placement=local
+case $scenario in
+hosts) placement=hosts scenario=macswap ;;
+hosts-*) placement=hosts scenario=${scenario#hosts-} ;;
+esac
 softud_available
 [ "$mem" = huge ] && ensure_hugepages 512
-if [ "$scenario" = hosts ]; then
+if [ "$placement" = hosts ]; then
     tp_hosts 10.99.0.1 10.99.0.2
 else
     tp_netns
@@ -33,12 +38,14 @@ memargs() { if [ "$mem" = huge ]; then echo "--huge-unlink -m 256"; else echo "-
 a_extra=() b_extra=() a_extra_peer=""
 dev_a=softud0=127.0.0.2 dev_b=softud1=127.0.0.3
 addr_a=127.0.0.2 addr_b=127.0.0.3
+if [ "$placement" = hosts ]; then
+    dev_a=softud0=10.99.0.1 dev_b=softud1=10.99.0.2 addr_a=10.99.0.1 addr_b=10.99.0.2
+fi
 case $scenario in
 multiseg) a_extra=(--tx-offloads=0x8000) ;;
 fastfree) a_extra=(--tx-offloads=0x00010000) b_extra=(--tx-offloads=0x00010000) ;;
 ib) dev_a=$dev_a:ib dev_b=$dev_b:ib addr_a=2 addr_b=3 ;; # LID = low 16 bits of the address
-flowgen) a_extra_peer=";00:01:02:03:04:01@127.0.0.3/$QPN" ;; # testpmd 22.11 flowgen's fixed dst MAC
-hosts) dev_a=softud0=10.99.0.1 dev_b=softud1=10.99.0.2 addr_a=10.99.0.1 addr_b=10.99.0.2 ;;
+flowgen) a_extra_peer=";00:01:02:03:04:01@$addr_b/$QPN" ;; # testpmd 22.11 flowgen's fixed dst MAC
 esac
 # A: main lcore 0, forwarding on 1; B the other way round: both busy-poll without sharing a CPU.
 tp_start A "$dev_a" -l 0,1 --main-lcore 0 $(memargs) \
@@ -54,7 +61,7 @@ bursts=16 # 16 x 32 = 512 frames, fewer than B's 1024 posted receives: no device
 b_mode=rxonly a_mode=io
 case $scenario in
 rxonly) ;;
-macswap | hosts) b_mode=macswap; bursts=4 ;;
+macswap) b_mode=macswap; bursts=4 ;;
 fastfree) b_mode=macswap; bursts=4; tp_run A "set txpkts 200" ;;
 mac) b_mode=mac; bursts=4 ;;
 flowgen) a_mode=flowgen ;;
@@ -109,7 +116,7 @@ case $scenario in
 rxonly)
     expect_eq "A TX-packets" "$a_tx" "$frames"
     expect_eq "B RX-packets" "$b_rx" "$frames" ;;
-macswap | ib | mac | hosts | fastfree)
+macswap | ib | mac | fastfree)
     if [ "$scenario" = fastfree ]; then
         grep -q "single-segment inline fast-free tx burst" "${TP_LOG[A]}" &&
             grep -q "single-segment inline fast-free tx burst" "${TP_LOG[B]}" ||
@@ -131,7 +138,7 @@ txonly | flowgen)
     [ "$a_tx" -gt 1000 ] || fail "$scenario sent only $a_tx frames"
     # Conservation: what softud sent arrived at B, or B's device counted it (no receive posted).
     lost=$((sd_a_tx - sd_b_rx - sd_b_norecv))
-    kdrops=$(ip netns exec "$TP_NETNS" awk '/^Udp: [0-9]/{print $6}' /proc/net/snmp)
+    kdrops=$(ip netns exec "${TP_NETNS:-${TP_HOSTS[1]:-}}" awk '/^Udp: [0-9]/{print $6}' /proc/net/snmp)
     echo "A sent $sd_a_tx, B delivered $sd_b_rx + no-recv drops $sd_b_norecv; kernel UDP rcvbuf drops $kdrops"
     [ "$lost" -le "$kdrops" ] || fail "$lost frames unaccounted for (kernel dropped $kdrops)"
     expect_eq "B rx_drop_nombuf" "$(tp_stat B rx_drop_nombuf)" "$b_nombuf" ;;
@@ -149,4 +156,4 @@ oversize)
     expect_eq "A TX-packets" "$a_tx" "0"
     expect_eq "B RX-packets" "$b_rx" "0" ;;
 esac
-pass "testpmd A -> B over softud, $scenario ($mem): counts conserved"
+pass "testpmd A -> B over softud, $scenario ($mem, $placement): counts conserved"
