@@ -85,7 +85,7 @@ tp_start() {
     [ -n "$TP_NETNS" ] && ns=(ip netns exec "$TP_NETNS")
     [ -n "${TP_NS[$name]:-}" ] && ns=(ip netns exec "${TP_NS[$name]}")
     # shellcheck disable=SC2046
-    timeout -s INT -k 10 120 "${ns[@]}" env SOFTUD_STAT_DIR="$TEST_TMP/stat" SOFTUD_QUIET=1 \
+    timeout -s INT -k 10 "${TP_TIMEOUT:-120}" "${ns[@]}" env SOFTUD_STAT_DIR="$TEST_TMP/stat" SOFTUD_QUIET=1 \
         $(softud_env "$devspec") stdbuf -oL ${TP_WRAP:-} dpdk-testpmd -d "$RDMAUD_PMD" --no-pci \
         --file-prefix="$TEST_PREFIX$name" --log-level=pmd.net.rdmaud:info "$@" <"$fifo" >"$log" 2>&1 &
     TP_PID[$name]=$!
@@ -246,4 +246,47 @@ softud_wait_ledger() {
         sleep 0.1
     done
     echo "softud_wait_ledger: $2 delivered or dropped $got of the $want datagrams $1 sent"
+}
+
+# ---- the packet ledger under receive-side faults --------------------------------
+# softud_ledger_wait SENDER RECEIVER [SECONDS]: wait (bounded) until every datagram the
+# sender device sent (plus the receiver's injected duplicates) was delivered or counted by
+# the receiver device: rx_packets + Σ drop_* + fault_drop. Held (delayed/reordered) datagrams
+# are released within their delay. Returns 1 when the time is up.
+softud_ledger_wait() {
+    local i want got
+    for ((i = 0; i < ${3:-10} * 10; i++)); do
+        want=$(($(softud_counter "$1" tx_packets) + $(softud_counter "$2" fault_dup)))
+        got=$(($(softud_counter "$2" rx_packets) + $(softud_drops "$2") + $(softud_counter "$2" fault_drop)))
+        [ "$got" -ge "$want" ] && return 0
+        sleep 0.1
+    done
+    echo "softud_ledger_wait: $2 delivered or counted $got of the $want datagrams expected"
+    return 1
+}
+
+# tp_ledger_check A B: the exact ledger of a run where port A (device softud0) sent to port B
+# (softud1), with faults on B's device; both ports stopped and snapshotted (tp_snapshot). Checks
+#   A's port TX-packets                 = softud0 tx_packets (every posted WR left as a datagram)
+#   softud0 tx_packets + softud1 fault_dup = softud1 rx_packets + Σ drop_* + fault_drop
+#   softud1 rx_packets                  = B's RX-packets + RX-nombuf + cq_lost
+# and prints one LEDGER line with every term.
+tp_ledger_check() {
+    local a_tx b_rx b_nombuf sd_tx sd_rx dup fdrop drops lost held
+    a_tx=$(tp_stat "$1" TX-packets)
+    b_rx=$(tp_stat "$2" RX-packets) b_nombuf=$(tp_stat "$2" RX-nombuf)
+    sd_tx=$(softud_counter softud0 tx_packets)
+    sd_rx=$(softud_counter softud1 rx_packets)
+    dup=$(softud_counter softud1 fault_dup) fdrop=$(softud_counter softud1 fault_drop)
+    drops=$(softud_drops softud1) lost=$(softud_counter softud1 cq_lost)
+    held=$(softud_counter softud1 fault_held_at_close)
+    echo "LEDGER: A port TX-packets $a_tx | softud0 sent $sd_tx | softud1 fault_dup $dup:" \
+         "delivered $sd_rx, drop_* $drops (nonzero drop_/fault_: $("$RDMAUD_BUILD/lib/softud/softud-stat" --dir "$TEST_TMP/stat" softud1 |
+            awk '$1 ~ /^(drop_|fault_)/ && $2 > 0 {printf "%s%s %s", sep, $1, $2; sep=", "}')), fault_drop $fdrop," \
+         "cq_lost $lost, held $held | B port RX-packets $b_rx, RX-nombuf $b_nombuf"
+    expect_eq "A's port TX-packets = datagrams its device sent" "$sd_tx" "$a_tx"
+    expect_eq "sent + duplicated = delivered + dropped by cause (softud1)" \
+        "$((sd_rx + drops + fdrop + held))" "$((sd_tx + dup))"
+    expect_eq "delivered = B's port RX-packets + RX-nombuf + completions lost to a failed CQ" \
+        "$((b_rx + b_nombuf + lost))" "$sd_rx"
 }
