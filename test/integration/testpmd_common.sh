@@ -73,8 +73,13 @@ tp_hosts() {
     TP_NS[B]=$b
 }
 
-# tp_start NAME DEVSPEC EAL_AND_TESTPMD_ARGS... : start dpdk-testpmd -i in the background.
+# tp_start NAME DEVSPEC EAL_AND_TESTPMD_ARGS... : start dpdk-testpmd -i in the background
+# and wait for its prompt (tp_launch: do not wait).
 tp_start() {
+    tp_launch "$@"
+    tp_wait "$1" "testpmd> " "${TP_START_WAIT:-30}"
+}
+tp_launch() {
     local name=$1 devspec=$2
     shift 2
     local fifo=$TEST_TMP/$name.in log=$TEST_TMP/$name.log ns=()
@@ -91,7 +96,6 @@ tp_start() {
     TP_PID[$name]=$!
     exec {fd}>"$fifo"
     TP_FD[$name]=$fd
-    tp_wait "$name" "testpmd> " "${TP_START_WAIT:-30}"
 }
 
 # tp_cmd NAME COMMAND: type a testpmd command.
@@ -289,4 +293,25 @@ tp_ledger_check() {
         "$((sd_rx + drops + fdrop + held))" "$((sd_tx + dup))"
     expect_eq "delivered = B's port RX-packets + RX-nombuf + completions lost to a failed CQ" \
         "$((b_rx + b_nombuf + lost))" "$sd_rx"
+}
+
+# tp_pid NAME: the pid of instance NAME's dpdk-testpmd (a descendant of the launcher).
+tp_pid() {
+    local todo=("${TP_PID[$1]}") p c
+    while [ ${#todo[@]} -gt 0 ]; do
+        p=${todo[0]} todo=("${todo[@]:1}")
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = dpdk-testpmd ] && { echo "$p"; return 0; }
+        for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do todo+=("$c"); done
+    done
+    fail "no dpdk-testpmd process under $1"
+}
+
+# tp_fd_kinds NAME: instance NAME's open file descriptors, by kind ("socket", "anon_inode:[eventfd]",
+# "/dev/shm/...", with digits and the EAL file prefix removed; not the test's FIFOs and logs, which
+# later instances inherit), counted and sorted: equal output = same resources held.
+tp_fd_kinds() {
+    local pid
+    pid=$(tp_pid "$1")
+    find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 -printf '%l\n' 2>/dev/null |
+        grep -v "^$TEST_TMP/" | sed -E 's#^/run/dpdk/[^/]+/#/run/dpdk/PREFIX/#; s/[0-9]//g' | sort | uniq -c
 }
