@@ -9,10 +9,14 @@
 #     reports the failed CQ (log + RTE_ETH_EVENT_INTR_RESET), counts rx_cq_errors, and a port
 #     stop/start rebuilds the queue pair with a new QPN; A, restarted with B's new QPN as its
 #     static peer, reaches B again.
+#   cq_overrun_tx: A's send CQ overruns at its device's 300th completion (one per 32 sends):
+#     A's tx ring is never reclaimed and fills (tx_queue_full), the PMD reports the failed CQ
+#     (tx_cq_errors, log, reset event); after a port stop/start A's rebuilt QP sends to B again.
 # (wc_err and send_delay_us have their own tests: testpmd_qp_error, testpmd_tx_full.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/testpmd_common.sh"
-fault=${1:?usage: testpmd_faults.sh drop|corrupt|delay|reorder|dup|cq_overrun}
+fault=${1:?usage: testpmd_faults.sh drop|corrupt|delay|reorder|dup|cq_overrun|cq_overrun_tx}
+dev=softud1 # the device with the fault
 case $fault in
 drop) spec=drop=0.01 counter=fault_drop ;;
 corrupt) spec=corrupt=0.01 counter=fault_corrupt ;;
@@ -20,13 +24,14 @@ delay) spec=delay_us=300,delay=0.02 counter=fault_delay ;;
 reorder) spec=reorder=0.01 counter=fault_reorder ;;
 dup) spec=dup=0.01 counter=fault_dup ;;
 cq_overrun) spec=cq_overrun=3000 counter=fault_cq_overrun ;;
+cq_overrun_tx) spec=cq_overrun=300 counter=fault_cq_overrun dev=softud0 ;;
 *) fail "unknown fault $fault" ;;
 esac
 softud_available
 tp_netns
-export SOFTUD_FAULTS_softud1=$spec,seed=7
+export "SOFTUD_FAULTS_$dev=$spec,seed=7"
 tp_static_pair
-unset SOFTUD_FAULTS_softud1
+unset "SOFTUD_FAULTS_$dev"
 rx_now() { tp_run "$1" "show port stats 0"; tp_stat "$1" RX-packets; }
 tp_run B "set fwd rxonly"
 tp_run B "start"
@@ -41,12 +46,42 @@ softud_ledger_wait softud0 softud1 || true
 tp_run B "stop"
 tp_snapshot A
 tp_snapshot B
-injected=$(softud_counter softud1 "$counter")
+injected=$(softud_counter "$dev" "$counter")
 echo "fault $spec: $counter $injected; B RX-packets $r1 after 1 s, $r2 after 2 s"
 [ "$injected" -gt 0 ] || fail "the $fault fault never fired"
 tp_ledger_check A B
 [ "$(tp_stat A TX-packets)" -gt 1000 ] || fail "A sent only $(tp_stat A TX-packets) frames"
 
+if [ "$fault" = cq_overrun_tx ]; then
+    expect_eq "CQ overruns injected" "$injected" 1
+    [ "$(tp_stat A tx_cq_errors)" -gt 0 ] || fail "A's PMD counted no tx_cq_errors"
+    [ "$(tp_stat A tx_queue_full)" -gt 0 ] || fail "A's tx ring never filled"
+    [ "$(softud_counter softud0 cq_lost)" -ge 1 ] || fail "no completion was lost to the failed CQ"
+    tp_wait A "a completion queue of QP 0x11 failed" 5
+    tp_wait A "Port 0: reset event" 5
+    [ "$r2" = "$r1" ] || fail "B received $((r2 - r1)) frames from A's stuck queue"
+    tp_run A "port stop 0"
+    tp_run A "port start 0"
+    tp_wait A "QP 0x11 rebuilt as QP 0x" 5
+    b0=$(rx_now B)
+    tp_run B "start"
+    tp_run A "start"
+    sleep 1
+    tp_run A "stop"
+    softud_ledger_wait softud0 softud1 || true
+    tp_run B "stop"
+    tp_snapshot A
+    tp_snapshot B
+    b1=$(tp_stat B RX-packets)
+    echo "after the rebuild: B RX-packets $b0 -> $b1"
+    [ "$b1" -gt $((b0 + 1000)) ] || fail "A's rebuilt queue sent B only $((b1 - b0)) frames"
+    tp_ledger_check A B
+    expect_eq "reports of the failed CQ" "$(tp_count A "a completion queue of QP")" 1
+    tp_quit A
+    tp_quit B
+    pass "send CQ overrun: reported (log + reset event, tx_cq_errors), recovered by stop/start, frames accounted"
+    exit 0
+fi
 if [ "$fault" != cq_overrun ]; then
     [ "$r2" -gt "$r1" ] || fail "B received nothing in the second second: the queue is stuck"
     tp_quit A
