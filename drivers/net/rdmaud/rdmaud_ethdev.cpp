@@ -6,7 +6,8 @@
  * the static peer table. QPs live until close and keep their QPNs across
  * stop/start: stop moves them to RESET, start back to RTS. While started, a
  * health check on the control thread reports a QP an error completion left in
- * the error state.
+ * the error state, and a queue whose CQ failed (overrun); start rebuilds the
+ * latter's QP and CQs (a new QPN).
  */
 #include <cerrno>
 #include <cinttypes>
