@@ -64,17 +64,23 @@ void cq_push(Cq* c, const Cqe* cqes, size_t n) noexcept {
     bool overrun = false, fire = false;
     Transport* tp = c->ctx->dev->tp_fast.load(std::memory_order_acquire);
     Faults* f = tp ? tp->faults.get() : nullptr;
+    size_t lost = 0;
     {
         std::lock_guard<std::mutex> g(c->lock);
-        if (c->error)
+        if (c->error) {
+            c->ctx->dev->ctr.add(Counter::cq_lost, n);
             return;
+        }
         size_t cap = c->ring.size();
         for (size_t i = 0; i < n; ++i) {
             if (c->count == cap || (f && f->cq_overrun())) {  // full, or an injected overrun
-                if (c->ignore_overrun)
+                if (c->ignore_overrun) {
+                    ++lost;
                     continue;
+                }
                 c->error = true;
                 overrun = true;
+                lost += c->count + (n - i);  // never polled: the ring, this one and the rest
                 break;
             }
             c->ring[(c->head + c->count) % cap] = cqes[i];
@@ -88,6 +94,8 @@ void cq_push(Cq* c, const Cqe* cqes, size_t n) noexcept {
             }
         }
     }
+    if (lost)
+        c->ctx->dev->ctr.add(Counter::cq_lost, lost);
     if (fire && c->ch) {
         channel_notify(c->ch, c);
         armed_channel_cq(c->ctx->dev, -1);
@@ -113,13 +121,13 @@ int softud_poll_cq(ibv_cq* cq, int num_entries, ibv_wc* wc) {
     if (num_entries <= 0)
         return 0;
     for (int attempt = 0;; ++attempt) {
+        bool failed = false;
         {
             std::lock_guard<std::mutex> g(c->lock);
-            if (c->error)
-                return -1;
+            failed = c->error;
             // Completions held back by the send_delay_us fault end the batch (CQs are FIFO).
-            const uint32_t ready = c->held ? due_prefix(*c) : c->count;
-            if (ready || attempt) {
+            const uint32_t ready = failed ? 0 : c->held ? due_prefix(*c) : c->count;
+            if (!failed && (ready || attempt)) {
                 size_t cap = c->ring.size();
                 int n = static_cast<int>(std::min<uint32_t>(ready, static_cast<uint32_t>(num_entries)));
                 for (int i = 0; i < n; ++i) {
@@ -136,6 +144,10 @@ int softud_poll_cq(ibv_cq* cq, int num_entries, ibv_wc* wc) {
             }
         }
         drain(d);  // empty CQ: turn waiting datagrams into completions, then look again
+        // A failed CQ: the device still takes datagrams in (into posted receives, whose
+        // completions are lost: cq_lost; or drop_no_recv), as an adapter does.
+        if (failed)
+            return -1;
     }
 }
 

@@ -86,7 +86,7 @@ else
     sleep 2
 fi
 tp_run A "stop"
-sleep 1 # B drains what is still in flight
+softud_wait_ledger softud0 softud1 # B drains what is still in flight (bounded)
 tp_run B "stop"
 tp_snapshot A
 tp_snapshot B
@@ -136,10 +136,13 @@ io)
     expect_eq "B tx_drop_unknown_mac (B's own MAC is no peer)" "$(tp_stat B tx_drop_unknown_mac)" "$frames" ;;
 txonly | flowgen)
     [ "$a_tx" -gt 1000 ] || fail "$scenario sent only $a_tx frames"
-    # Conservation: what softud sent arrived at B, or B's device counted it (no receive posted).
-    lost=$((sd_a_tx - sd_b_rx - sd_b_norecv))
+    # Conservation: what softud sent arrived at B, or B's device counted it (no receive posted;
+    # drop_overflow: a shared-memory ring that stayed full while B was starved of CPU).
+    sd_b_drops=$(softud_drops softud1)
+    lost=$((sd_a_tx - sd_b_rx - sd_b_drops))
     kdrops=$(ip netns exec "${TP_NETNS:-${TP_HOSTS[1]:-}}" awk '/^Udp: [0-9]/{print $6}' /proc/net/snmp)
-    echo "A sent $sd_a_tx, B delivered $sd_b_rx + no-recv drops $sd_b_norecv; kernel UDP rcvbuf drops $kdrops"
+    echo "A sent $sd_a_tx, B delivered $sd_b_rx + drops $sd_b_drops (no-recv $sd_b_norecv," \
+         "overflow $(softud_counter softud1 drop_overflow)); kernel UDP rcvbuf drops $kdrops"
     [ "$lost" -le "$kdrops" ] || fail "$lost frames unaccounted for (kernel dropped $kdrops)"
     expect_eq "B rx_drop_nombuf" "$(tp_stat B rx_drop_nombuf)" "$b_nombuf" ;;
 bcast)

@@ -73,8 +73,13 @@ tp_hosts() {
     TP_NS[B]=$b
 }
 
-# tp_start NAME DEVSPEC EAL_AND_TESTPMD_ARGS... : start dpdk-testpmd -i in the background.
+# tp_start NAME DEVSPEC EAL_AND_TESTPMD_ARGS... : start dpdk-testpmd -i in the background
+# and wait for its prompt (tp_launch: do not wait).
 tp_start() {
+    tp_launch "$@"
+    tp_wait "$1" "testpmd> " "${TP_START_WAIT:-30}"
+}
+tp_launch() {
     local name=$1 devspec=$2
     shift 2
     local fifo=$TEST_TMP/$name.in log=$TEST_TMP/$name.log ns=()
@@ -85,13 +90,12 @@ tp_start() {
     [ -n "$TP_NETNS" ] && ns=(ip netns exec "$TP_NETNS")
     [ -n "${TP_NS[$name]:-}" ] && ns=(ip netns exec "${TP_NS[$name]}")
     # shellcheck disable=SC2046
-    timeout -s INT -k 10 120 "${ns[@]}" env SOFTUD_STAT_DIR="$TEST_TMP/stat" SOFTUD_QUIET=1 \
+    timeout -s INT -k 10 "${TP_TIMEOUT:-120}" "${ns[@]}" env SOFTUD_STAT_DIR="$TEST_TMP/stat" SOFTUD_QUIET=1 \
         $(softud_env "$devspec") stdbuf -oL ${TP_WRAP:-} dpdk-testpmd -d "$RDMAUD_PMD" --no-pci \
         --file-prefix="$TEST_PREFIX$name" --log-level=pmd.net.rdmaud:info "$@" <"$fifo" >"$log" 2>&1 &
     TP_PID[$name]=$!
     exec {fd}>"$fifo"
     TP_FD[$name]=$fd
-    tp_wait "$name" "testpmd> " "${TP_START_WAIT:-30}"
 }
 
 # tp_cmd NAME COMMAND: type a testpmd command.
@@ -246,4 +250,68 @@ softud_wait_ledger() {
         sleep 0.1
     done
     echo "softud_wait_ledger: $2 delivered or dropped $got of the $want datagrams $1 sent"
+}
+
+# ---- the packet ledger under receive-side faults --------------------------------
+# softud_ledger_wait SENDER RECEIVER [SECONDS]: wait (bounded) until every datagram the
+# sender device sent (plus the receiver's injected duplicates) was delivered or counted by
+# the receiver device: rx_packets + Σ drop_* + fault_drop. Held (delayed/reordered) datagrams
+# are released within their delay. Returns 1 when the time is up.
+softud_ledger_wait() {
+    local i want got
+    for ((i = 0; i < ${3:-10} * 10; i++)); do
+        want=$(($(softud_counter "$1" tx_packets) + $(softud_counter "$2" fault_dup)))
+        got=$(($(softud_counter "$2" rx_packets) + $(softud_drops "$2") + $(softud_counter "$2" fault_drop)))
+        [ "$got" -ge "$want" ] && return 0
+        sleep 0.1
+    done
+    echo "softud_ledger_wait: $2 delivered or counted $got of the $want datagrams expected"
+    return 1
+}
+
+# tp_ledger_check A B: the exact ledger of a run where port A (device softud0) sent to port B
+# (softud1), with faults on B's device; both ports stopped and snapshotted (tp_snapshot). Checks
+#   A's port TX-packets                 = softud0 tx_packets (every posted WR left as a datagram)
+#   softud0 tx_packets + softud1 fault_dup = softud1 rx_packets + Σ drop_* + fault_drop
+#   softud1 rx_packets                  = B's RX-packets + RX-nombuf + cq_lost
+# and prints one LEDGER line with every term.
+tp_ledger_check() {
+    local a_tx b_rx b_nombuf sd_tx sd_rx dup fdrop drops lost held
+    a_tx=$(tp_stat "$1" TX-packets)
+    b_rx=$(tp_stat "$2" RX-packets) b_nombuf=$(tp_stat "$2" RX-nombuf)
+    sd_tx=$(softud_counter softud0 tx_packets)
+    sd_rx=$(softud_counter softud1 rx_packets)
+    dup=$(softud_counter softud1 fault_dup) fdrop=$(softud_counter softud1 fault_drop)
+    drops=$(softud_drops softud1) lost=$(softud_counter softud1 cq_lost)
+    held=$(softud_counter softud1 fault_held_at_close)
+    echo "LEDGER: A port TX-packets $a_tx | softud0 sent $sd_tx | softud1 fault_dup $dup:" \
+         "delivered $sd_rx, drop_* $drops (nonzero drop_/fault_: $("$RDMAUD_BUILD/lib/softud/softud-stat" --dir "$TEST_TMP/stat" softud1 |
+            awk '$1 ~ /^(drop_|fault_)/ && $2 > 0 {printf "%s%s %s", sep, $1, $2; sep=", "}')), fault_drop $fdrop," \
+         "cq_lost $lost, held $held | B port RX-packets $b_rx, RX-nombuf $b_nombuf"
+    expect_eq "A's port TX-packets = datagrams its device sent" "$sd_tx" "$a_tx"
+    expect_eq "sent + duplicated = delivered + dropped by cause (softud1)" \
+        "$((sd_rx + drops + fdrop + held))" "$((sd_tx + dup))"
+    expect_eq "delivered = B's port RX-packets + RX-nombuf + completions lost to a failed CQ" \
+        "$((b_rx + b_nombuf + lost))" "$sd_rx"
+}
+
+# tp_pid NAME: the pid of instance NAME's dpdk-testpmd (a descendant of the launcher).
+tp_pid() {
+    local todo=("${TP_PID[$1]}") p c
+    while [ ${#todo[@]} -gt 0 ]; do
+        p=${todo[0]} todo=("${todo[@]:1}")
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = dpdk-testpmd ] && { echo "$p"; return 0; }
+        for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do todo+=("$c"); done
+    done
+    fail "no dpdk-testpmd process under $1"
+}
+
+# tp_fd_kinds NAME: instance NAME's open file descriptors, by kind ("socket", "anon_inode:[eventfd]",
+# "/dev/shm/...", with digits and the EAL file prefix removed; not the test's FIFOs and logs, which
+# later instances inherit), counted and sorted: equal output = same resources held.
+tp_fd_kinds() {
+    local pid
+    pid=$(tp_pid "$1")
+    find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 -printf '%l\n' 2>/dev/null |
+        grep -v "^$TEST_TMP/" | sed -E 's#^/run/dpdk/[^/]+/#/run/dpdk/PREFIX/#; s/[0-9]//g' | sort | uniq -c
 }

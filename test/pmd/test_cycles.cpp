@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * net_rdmaud lifecycle on a verbs device (softud): probe, configure, queue
- * setup, start, traffic, stop, start again, stop, close and remove, N times.
+ * net_rdmaud lifecycle on a verbs device (softud): probe, configure (two queue
+ * pairs, then one), queue setup, start, traffic, stop, start again, stop, close
+ * and remove, N times.
  * Nothing may leak: every mbuf is back in its pool after each close, and the
  * DPDK heap, the C heap and the process's file descriptors stop growing after
  * the first cycles. Run under softud-run (test/pmd/on_softud.sh); argv[1]: cycles.
@@ -86,6 +87,9 @@ int one_cycle(rte_mempool *mp)
 		return fail("port lookup", rc);
 	rte_eth_conf conf{};
 	conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* Two queue pairs first, then one: the second QP and its CQs must go (not leak). */
+	if ((rc = rte_eth_dev_configure(port, 2, 2, &conf)) != 0)
+		return fail("configure 2 queues", rc);
 	if ((rc = rte_eth_dev_configure(port, 1, 1, &conf)) != 0)
 		return fail("configure", rc);
 	if ((rc = rte_eth_rx_queue_setup(port, 0, 256, 0, nullptr, mp)) != 0)

@@ -6,7 +6,8 @@
  * the static peer table. QPs live until close and keep their QPNs across
  * stop/start: stop moves them to RESET, start back to RTS. While started, a
  * health check on the control thread reports a QP an error completion left in
- * the error state.
+ * the error state, and a queue whose CQ failed (overrun); start rebuilds the
+ * latter's QP and CQs (a new QPN).
  */
 #include <cerrno>
 #include <cinttypes>
@@ -26,11 +27,16 @@ RTE_LOG_REGISTER(rdmaud_logtype, pmd.net.rdmaud, NOTICE);
 
 namespace rdmaud {
 
+QpCaps qp_caps(const Port &port)
+{
+	return QpCaps{port.qp_depth, port.qp_depth,
+		      std::min<uint32_t>(kMaxTxSegs, static_cast<uint32_t>(port.dev.attr.max_sge)),
+		      port.cfg.tx_inline};
+}
+
 int create_qps(Port &port, uint16_t n)
 {
-	const QpCaps caps{port.qp_depth, port.qp_depth,
-			  std::min<uint32_t>(kMaxTxSegs, static_cast<uint32_t>(port.dev.attr.max_sge)),
-			  port.cfg.tx_inline};
+	const QpCaps caps = qp_caps(port);
 	for (uint16_t i = port.nb_qps; i < n; i++) {
 		std::string err;
 		if (int rc = create_ud_qp(port.dev, caps, port.qps[i], err); rc != 0) {
@@ -156,6 +162,18 @@ uint64_t queue_wc_errors(const rte_eth_dev *dev, uint16_t i)
 	return n;
 }
 
+uint64_t queue_cq_errors(const rte_eth_dev *dev, uint16_t i)
+{
+	uint64_t n = 0;
+	if (i < dev->data->nb_rx_queues)
+		if (const auto *q = static_cast<const RxQueue *>(dev->data->rx_queues[i]))
+			n += __atomic_load_n(&q->c.cq_errors, __ATOMIC_RELAXED);
+	if (i < dev->data->nb_tx_queues)
+		if (const auto *q = static_cast<const TxQueue *>(dev->data->tx_queues[i]))
+			n += __atomic_load_n(&q->c.cq_errors, __ATOMIC_RELAXED);
+	return n;
+}
+
 void health_check(void *arg)
 {
 	auto *dev = static_cast<rte_eth_dev *>(arg);
@@ -163,6 +181,15 @@ void health_check(void *arg)
 	bool reset = false;
 	for (uint16_t i = 0; i < port.nb_qps; i++) {
 		UdQp &qp = port.qps[i];
+		/* A CQ in error (overrun, IBV_EVENT_CQ_ERR) fails every poll: the queue is stuck. */
+		if (!qp.rebuild && queue_cq_errors(dev, i) != qp.cq_errors_seen) {
+			qp.rebuild = true;
+			reset = true;
+			RDMAUD_LOG(ERR, "port %u queue %u: a completion queue of QP 0x%x failed (CQ overrun: "
+				   "ibv_poll_cq returns an error); the queue carries no traffic until the port is "
+				   "stopped and started again (or reset), which rebuilds the QP with a new QPN",
+				   dev->data->port_id, i, qp.qp->qp_num);
+		}
 		const uint64_t n = queue_wc_errors(dev, i);
 		if (n == qp.wc_errors_seen || qp.error_reported) {
 			qp.wc_errors_seen = n;
@@ -191,6 +218,7 @@ void health_check_start(rte_eth_dev *dev)
 	Port &port = *port_of(dev);
 	for (uint16_t i = 0; i < port.nb_qps; i++) {
 		port.qps[i].wc_errors_seen = queue_wc_errors(dev, i);
+		port.qps[i].cq_errors_seen = queue_cq_errors(dev, i);
 		port.qps[i].error_reported = false;
 	}
 	if (int rc = rte_eal_alarm_set(kHealthPeriodUs, health_check, dev); rc != 0)
@@ -222,11 +250,43 @@ int dev_stop(rte_eth_dev *dev)
 	return 0;
 }
 
+/* Replace queue pair i (stopped), whose CQ failed, by a new one: same caps, new QPN. */
+int rebuild_qp(rte_eth_dev *dev, uint16_t i)
+{
+	Port &port = *port_of(dev);
+	UdQp fresh;
+	std::string err;
+	const uint32_t old_qpn = port.qps[i].qp->qp_num;
+	if (int rc = create_ud_qp(port.dev, qp_caps(port), fresh, err); rc != 0) {
+		RDMAUD_LOG(ERR, "port %u queue %u: cannot rebuild QP 0x%x after its CQ failed: %s",
+			   dev->data->port_id, i, old_qpn, err.c_str());
+		return rc;
+	}
+	port.qps[i] = std::move(fresh);
+	if (i < dev->data->nb_rx_queues)
+		if (auto *q = static_cast<RxQueue *>(dev->data->rx_queues[i])) {
+			q->cq = port.qps[i].recv_cq.get();
+			q->qp = port.qps[i].qp.get();
+		}
+	if (i < dev->data->nb_tx_queues)
+		if (auto *q = static_cast<TxQueue *>(dev->data->tx_queues[i])) {
+			q->cq = port.qps[i].send_cq.get();
+			q->qp = port.qps[i].qp.get();
+		}
+	RDMAUD_LOG(WARNING, "port %u queue %u: QP 0x%x rebuilt as QP 0x%x after its CQ failed; "
+		   "peers that name the old QPN statically (peers=) must be updated, the registry "
+		   "publishes the new one", dev->data->port_id, i, old_qpn, port.qps[i].qp->qp_num);
+	return 0;
+}
+
 int dev_start(rte_eth_dev *dev)
 {
 	Port &port = *port_of(dev);
 	const uint16_t n = std::max(dev->data->nb_rx_queues, dev->data->nb_tx_queues);
 	int rc = 0;
+	for (uint16_t i = 0; i < n && rc == 0; i++)
+		if (port.qps[i].rebuild)
+			rc = rebuild_qp(dev, i);
 	for (uint16_t i = 0; i < n && rc == 0; i++) {
 		rc = qp_to_rts(port.dev, port.qps[i].qp.get(), port.cfg.qkey);
 		if (rc != 0)

@@ -138,7 +138,7 @@ uint16_t rx_burst_impl(RxQueue &q, rte_mbuf **pkts, uint16_t n)
 	int k = ibv_poll_cq(q.cq, std::min<int>(n, kMaxRxBurst), wc);
 	if (k <= 0) {
 		if (unlikely(k < 0))
-			q.c.wc_errors++;
+			q.c.cq_errors++; /* the CQ overran: the health check reports it */
 		return 0;
 	}
 	/* Raw mbufs: a freed mbuf already has next = NULL, nb_segs = 1 and refcnt 1;
@@ -252,6 +252,8 @@ void tx_reap_impl(TxQueue &q)
 		if (k < kTxReapBatch)
 			break;
 	}
+	if (unlikely(k < 0))
+		q.c.cq_errors++; /* the CQ overran: the health check reports it */
 	if (last == UINT64_MAX || q.head == q.tail)
 		return;
 	const uint64_t done = seq_of_slot(q.tail, last, q.mask) + 1;

@@ -38,6 +38,7 @@ struct RxCounters {
 	uint64_t doorbells;   /* ibv_post_recv calls */
 	uint64_t wrs;         /* RECV WRs posted */
 	uint64_t post_errors; /* ibv_post_recv refused */
+	uint64_t cq_errors;   /* ibv_poll_cq failed: the CQ is in error (overrun) */
 };
 
 /* Transmit counters; written only by the queue's polling thread. */
@@ -58,6 +59,7 @@ struct TxCounters {
 	uint64_t signaled;         /* WRs that requested a completion */
 	uint64_t inlined;          /* WRs sent inline */
 	uint64_t full;             /* bursts cut short by a full send queue */
+	uint64_t cq_errors;        /* ibv_poll_cq failed: the CQ is in error (overrun) */
 };
 
 struct alignas(RTE_CACHE_LINE_SIZE) RxQueue {

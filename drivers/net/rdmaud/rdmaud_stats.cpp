@@ -29,6 +29,7 @@ const XstatDef kXstats[] = {
 	RX_X("rx_doorbells", doorbells),
 	RX_X("rx_wrs_posted", wrs),
 	RX_X("rx_post_errors", post_errors),
+	RX_X("rx_cq_errors", cq_errors),
 	TX_X("tx_drop_oversize", drop_oversize),
 	TX_X("tx_drop_unknown_mac", drop_unknown_mac),
 	TX_X("tx_drop_no_lkey", drop_no_lkey),
@@ -43,6 +44,7 @@ const XstatDef kXstats[] = {
 	TX_X("tx_signaled", signaled),
 	TX_X("tx_inlined", inlined),
 	TX_X("tx_queue_full", full),
+	TX_X("tx_cq_errors", cq_errors),
 };
 #undef RX_X
 #undef TX_X

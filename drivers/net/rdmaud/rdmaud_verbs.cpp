@@ -215,14 +215,18 @@ int create_ud_qp(Device &dev, const QpCaps &caps, UdQp &out, std::string &err)
 	ia.cap.max_recv_sge = 1;
 	ia.cap.max_inline_data = caps.inline_data;
 	out.qp.reset(ibv_create_qp(dev.pd.get(), &ia));
-	if (!out.qp && caps.inline_data > 0) {
+	if (!out.qp && errno == EINVAL && caps.inline_data > 0) {
 		/* Some devices inline less than asked or not at all: go without. */
 		ia.cap.max_inline_data = 0;
 		out.qp.reset(ibv_create_qp(dev.pd.get(), &ia));
 	}
 	if (!out.qp) {
-		err = std::string("ibv_create_qp(UD) failed: ") + std::strerror(errno);
-		return -(errno ? errno : ENOMEM);
+		const int e = errno ? errno : ENOMEM;
+		err = std::string("ibv_create_qp(UD) failed: ") + std::strerror(e);
+		if (e == EADDRINUSE || e == EBUSY)
+			err += " (device " + dev.name + " is in use by another process, which owns its address " +
+			       "and QPNs: one process per device)";
+		return -e;
 	}
 	/* ibv_create_qp returns caps at least as large as requested. */
 	out.max_send_wr = ia.cap.max_send_wr;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <infiniband/verbs.h>
 
@@ -67,8 +68,28 @@ int open_device(const DevConfig &cfg, Device &dev, std::string &err);
 /* Refresh dev.mtu_bytes etc. from the port; fills *state. Returns 0 or -errno. */
 int query_port_state(Device &dev, ibv_port_attr &attr);
 
-/* One UD queue pair with its own send and receive CQs. */
+/* One UD queue pair with its own send and receive CQs. Replacing one destroys the old
+ * QP before its CQs (a CQ a QP still uses cannot be destroyed: EBUSY, leaked). */
 struct UdQp {
+	UdQp() = default;
+	UdQp(UdQp &&) = default;
+	UdQp &operator=(UdQp &&o) noexcept
+	{
+		qp.reset();
+		send_cq = std::move(o.send_cq);
+		recv_cq = std::move(o.recv_cq);
+		qp = std::move(o.qp);
+		max_send_wr = o.max_send_wr;
+		max_recv_wr = o.max_recv_wr;
+		max_send_sge = o.max_send_sge;
+		max_inline = o.max_inline;
+		wc_errors_seen = o.wc_errors_seen;
+		cq_errors_seen = o.cq_errors_seen;
+		error_reported = o.error_reported;
+		rebuild = o.rebuild;
+		return *this;
+	}
+
 	CqPtr send_cq;
 	CqPtr recv_cq;
 	QpPtr qp;
@@ -79,7 +100,11 @@ struct UdQp {
 	/* Health check (control thread, while started): error completions of the queue pair
 	 * seen so far, and whether its error state was reported since the last start. */
 	uint64_t wc_errors_seen = 0;
+	uint64_t cq_errors_seen = 0;
 	bool error_reported = false;
+	/* A failed (overrun) CQ cannot be used again: the next start rebuilds the QP and its
+	 * CQs (the QP gets a new QPN). */
+	bool rebuild = false;
 };
 
 /* Sizes requested for a UD QP; the device may round them up. */
