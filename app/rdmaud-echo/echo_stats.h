@@ -12,12 +12,12 @@
 namespace echo {
 
 /*
- * Log-linear histogram: 8 sub-buckets per power of two, so any value is
- * reported within 12.5%. Written by one thread; read after it stopped.
+ * Log-linear histogram: 64 sub-buckets per power of two, so any value is
+ * reported within 1.6%. Written by one thread; read after it stopped.
  */
 class Histogram {
 public:
-	static constexpr unsigned kSubBits = 3;
+	static constexpr unsigned kSubBits = 6;
 	static constexpr unsigned kBuckets = (64 - kSubBits + 1) << kSubBits;
 
 	void add(uint64_t v);
@@ -47,8 +47,10 @@ struct alignas(RTE_CACHE_LINE_SIZE) ThreadCounters {
 	std::atomic<uint64_t> tx_drop{0};   /* frames the port would not take after retries */
 	std::atomic<uint64_t> foreign{0};   /* frames that were not ours (other protocols) */
 	std::atomic<uint64_t> lost{0};      /* client: requests unanswered within the timeout */
+	std::atomic<uint64_t> lost_at_stop{0}; /* client: of those, still unanswered when it stopped */
 	std::atomic<uint64_t> late{0};      /* client: responses to requests already counted lost */
-	std::atomic<uint64_t> lat_sum_ns{0};/* client: sum of matched round-trip times */
+	std::atomic<uint64_t> forwarded{0}; /* client: answers for another thread, handed to it */
+	std::atomic<uint64_t> lat_sum_tsc{0};/* client: sum of matched round-trip times, TSC cycles */
 
 	static void bump(std::atomic<uint64_t> &c, uint64_t n = 1)
 	{

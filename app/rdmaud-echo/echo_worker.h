@@ -9,6 +9,7 @@
 
 #include <rte_ether.h>
 #include <rte_mempool.h>
+#include <rte_ring.h>
 
 #include "echo_stats.h"
 
@@ -35,6 +36,14 @@ struct WorkerCtx {
 	uint16_t client_tag = 0;            /* machine id << 8 | thread */
 	uint64_t timeout_tsc = 0;
 	Histogram *hist = nullptr;
+	/* Several client threads: the port's receive spreading picks the queue of an answer by
+	 * its flow, which need not be the queue of the thread that asked. fwd[t] takes answers
+	 * for thread t that arrived on another thread's queue (multi-producer, t consumes).
+	 * Empty with one thread. */
+	const std::vector<rte_ring *> *fwd = nullptr;
+	/* Client threads still waiting for their window at stop: a thread keeps receiving (and
+	 * forwarding) until every thread is done or its own deadline passed. */
+	std::atomic<unsigned> *draining = nullptr;
 };
 
 /* rte_eal_remote_launch entry points; arg is a WorkerCtx*. */
