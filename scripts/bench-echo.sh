@@ -1,62 +1,203 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): echo round-trip time against the device's own floor, and echo
-# throughput against the number of server threads, on softud devices in one run.
-#   1. perftest's ib_send_lat -c UD between two softud devices (the verbs floor);
-#   2. rdmaud-echo, window 1 (one request in flight: a pure RTT), same devices' addresses;
-#   3. rdmaud-echo, window 32: throughput of one server thread and one client thread.
-# Prints a markdown table; doc/perf.md quotes it with this command.
-# Usage: scripts/bench-echo.sh [SECONDS per echo run, default 5]
+# Benchmark (not a test): the echo example against the device's own floor, on softud devices.
+#
+# Part 1, round-trip time. Each round runs, in alternating order (odd rounds perftest first,
+# even rounds echo first), on the same two softud devices (127.0.30.1 serves, 127.0.30.2
+# asks), with the same placement (server process on CPU 1, client process on CPU 0: one
+# process per core, nothing else of ours on either) and the same message (64 bytes):
+#   - perftest `ib_send_lat -c UD -s 64 -n 8000`: a verbs ping-pong. perftest stamps each
+#     post_send with rdtsc; an iteration (post_send, wait for the answer, repost the receive)
+#     is one round trip, and it prints half of it. Floor = 2 x t_typical (median) and
+#     2 x its 99th percentile.
+#   - rdmaud-echo over net_rdmaud, one server thread, one client thread, window 1 (one
+#     request in flight: ping-pong) for SECONDS: the client stamps the request with rte_rdtsc
+#     before its tx burst and takes the time again when its rx burst returns the answer.
+#     Its RTT is rescaled from DPDK's TSC frequency to perftest's (/proc/cpuinfo) so both use
+#     one clock.
+#   A row per round with both and the ratios, then the median and range of the ratios.
+# Part 2, throughput against server threads (window 32 per client thread), see doc/perf.md.
+#
+# Usage: scripts/bench-echo.sh [ROUNDS, default 5] [SECONDS per echo run, default 3]
+#   BENCH_ECHO_PATH=udp  softud's UDP path for every process (default: same-host shm path)
+#   BENCH_ECHO_PARTS=rtt|mpps|all (default all)
+# Run it in a private network namespace: unshare -n -- bash -c 'ip link set lo up; scripts/bench-echo.sh'
 set -euo pipefail
 RDMAUD_SCRIPT=bench-echo
 . "$(dirname "$0")/lib.sh"
-secs=${1:-5}
+rounds=${1:-5}
+secs=${2:-3}
+path=${BENCH_ECHO_PATH:-shm}
+parts=${BENCH_ECHO_PARTS:-all}
 SR=$RDMAUD_BUILD/lib/softud/softud-run
 ECHO=$RDMAUD_BUILD/app/rdmaud-echo/rdmaud-echo
+PMD=$RDMAUD_BUILD/drivers/librte_net_rdmaud.so
 [ -x "$SR" ] && [ -x "$ECHO" ] || die "build first (scripts/setup.sh)"
+command -v ib_send_lat >/dev/null || die "perftest's ib_send_lat is missing (apt-get install perftest)"
+case "$path" in shm) sropt=() ;; udp) sropt=(--udp) ;; *) die "BENCH_ECHO_PATH must be shm or udp, not '$path'" ;; esac
+[[ "$rounds" =~ ^[1-9][0-9]*$ && "$secs" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS and SECONDS are positive integers"
+# Server on CPU 1, client on CPU 0 (on a one-CPU machine both share CPU 0: say so).
+SCPU=1 CCPU=0
+[ "$(nproc)" -ge 2 ] || { SCPU=0; log "only one CPU: server and client share it (results not comparable)"; }
 work=$(mktemp -d)
 pids=()
-trap 'for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
 S=127.0.30.1 C=127.0.30.2 QPN=0x11
 SMAC=02:00:00:30:00:01 CMAC=02:00:00:30:00:02
+SIZE=64
+cpu_mhz=$(awk -F': *' '/^cpu MHz/{print $2; exit}' /proc/cpuinfo)
+log "softud $path path; server on CPU $SCPU, client on CPU $CCPU; $SIZE-byte messages; perftest clock $cpu_mhz MHz"
 
-# 1. ib_send_lat: server then client; t_typical is half a round trip (perftest's convention).
-timeout 60 "$SR" --quiet --stat-dir "$work" --dev "softud0=$S" -- ib_send_lat -c UD -d softud0 -x 0 -n 4000 \
-    >"$work/lat_s.log" 2>&1 & pids+=($!)
-sleep 1
-timeout 60 "$SR" --quiet --stat-dir "$work" --dev "softud1=$C" -- ib_send_lat -c UD -d softud1 -x 0 -n 4000 "$S" \
-    >"$work/lat_c.log" 2>&1
-wait "${pids[-1]}" || true
-lat=$(awk '/^ *[0-9]+ +4000 /{print $5}' "$work/lat_c.log")
-[ -n "$lat" ] || { cat "$work/lat_c.log"; die "ib_send_lat printed no result"; }
-
-run_echo() { # server_threads window -> ECHO-SUMMARY json of the client
-    local st=$1 win=$2 lc="0,1" i
-    for ((i = 2; i <= st; i++)); do lc+=",$i@$((i % $(nproc)))"; done
-    timeout -s INT 60 "$SR" --stat-dir "$work" --dev "softud0=$S" -- "$ECHO" --lcores "0@0,1@1${lc#0,1}" \
-        --no-pci --no-huge -m 512 -d "$RDMAUD_BUILD/drivers/librte_net_rdmaud.so" --file-prefix="be-s$$" \
-        --vdev="net_rdmaud0,dev=softud0,mac=$SMAC,peers=$CMAC@$C/$QPN" -- \
-        --mode server --duration $((secs + 4)) --quiet >"$work/s.log" 2>&1 & pids+=($!)
-    sleep 2
-    timeout -s INT 60 "$SR" --stat-dir "$work" --dev "softud1=$C" -- "$ECHO" -l 0,1 --main-lcore 1 \
-        --no-pci --no-huge -m 512 -d "$RDMAUD_BUILD/drivers/librte_net_rdmaud.so" --file-prefix="be-c$$" \
-        --vdev="net_rdmaud0,dev=softud1,mac=$CMAC,peers=$SMAC@$S/$QPN" -- \
-        --mode client --server "$SMAC" --window "$win" --duration "$secs" --quiet >"$work/c.log" 2>&1
-    wait "${pids[-1]}" || true
-    grep '^ECHO-SUMMARY' "$work/c.log" | cut -d' ' -f2-
+srun() { # device-name address cpu -- command...: one process on softud, pinned to one CPU
+    local dev=$1 addr=$2 cpu=$3
+    shift 4
+    taskset -c "$cpu" "$SR" --quiet "${sropt[@]}" --stat-dir "$work" --dev "$dev=$addr" -- "$@"
 }
-rtt=$(run_echo 1 1)
-t1=$(run_echo 1 32)
-/usr/bin/python3 - "$lat" "$rtt" "$t1" <<'PY'
-import json, sys
-lat = float(sys.argv[1])
-rtt, t1 = (json.loads(a) for a in sys.argv[2:4])
-floor = 2 * lat
-p50 = rtt["rtt_us"]["p50"]
-print("| measure | value |")
-print("|---|---|")
-print(f"| ib_send_lat -c UD t_typical (half round trip) | {lat:.2f} us |")
-print(f"| device round-trip floor (2 x t_typical) | {floor:.2f} us |")
-print(f"| echo RTT, window 1: p50 / p99 / max | {p50:.2f} / {rtt['rtt_us']['p99']:.2f} / {rtt['rtt_us']['max']:.2f} us |")
-print(f"| echo p50 / device floor | {p50 / floor:.2f}x (target <= 1.2x) |")
-print(f"| echo Mpps, window 32, 1 server thread | {t1['mpps']:.3f} (lost {t1['lost']}) |")
+
+# Both devices of the run that just ended took the path asked for (softud's counters).
+check_path() { # what
+    local d shm mm
+    for d in softud0 softud1; do
+        shm=$("$RDMAUD_BUILD/lib/softud/softud-stat" --dir "$work" "$d" shm_tx_batches)
+        mm=$("$RDMAUD_BUILD/lib/softud/softud-stat" --dir "$work" "$d" sendmmsg_calls)
+        if [ "$path" = shm ]; then
+            [ "$shm" -gt 0 ] && [ "$mm" -eq 0 ] || die "$1: $d sent by UDP ($mm sendmmsg, $shm shm batches)"
+        else
+            [ "$shm" -eq 0 ] && [ "$mm" -gt 0 ] || die "$1: $d used shared memory ($shm shm batches)"
+        fi
+    done
+}
+
+# ib_send_lat once -> "p50_rtt p99_rtt" in microseconds (2 x perftest's half round trips).
+run_lat() {
+    srun softud0 "$S" "$SCPU" -- timeout 60 ib_send_lat -c UD -d softud0 -x 0 -s $SIZE -n 8000 -r 512 \
+        >"$work/lat_s.log" 2>&1 & pids+=($!)
+    sleep 0.5
+    srun softud1 "$C" "$CCPU" -- timeout 60 ib_send_lat -c UD -d softud1 -x 0 -s $SIZE -n 8000 -r 512 "$S" \
+        >"$work/lat_c.log" 2>&1 || true
+    wait "${pids[-1]}" || true
+    unset 'pids[-1]'
+    check_path ib_send_lat
+    awk -v s=$SIZE '$1 == s && $2 == 8000 {print 2 * $5, 2 * $8; found = 1} END {exit !found}' "$work/lat_c.log" ||
+        { cat "$work/lat_c.log" "$work/lat_s.log" >&2; die "ib_send_lat printed no result"; }
+}
+
+# rdmaud-echo once: server_threads client_threads window server_cpus client_cpus [echo options]
+# -> the client's ECHO-SUMMARY json. Each process's lcores (main + workers) are mapped to the
+# CPUs given ("1" or "0,1": worker i on the i-th CPU, round-robin; the main lcore, which only
+# sleeps and prints, on the first).
+lcore_map() { # threads cpu-list -> EAL --lcores value
+    local n=$1 i m
+    IFS=, read -ra cpus <<<"$2"
+    m="0@${cpus[0]}"
+    for ((i = 0; i < n; i++)); do m+=",$((i + 1))@${cpus[i % ${#cpus[@]}]}"; done
+    echo "$m"
+}
+# Peers: static (devargs `peers`, one QPN per MAC: single-queue ports only) or, with MC_PORT
+# set, the registry on 127.0.0.1:MC_PORT (every queue's QPN: multi-queue ports).
+run_echo() {
+    local st=$1 ct=$2 win=$3 scpus=$4 ccpus=$5
+    shift 5
+    local eal=(--no-pci --no-huge -m 256 -d "$PMD") sdev cdev find
+    if [ -n "${MC_PORT:-}" ]; then
+        sdev="net_rdmaud0,dev=softud0,mac=$SMAC,registry=127.0.0.1:$MC_PORT,ns=bench$$,name=srv"
+        cdev="net_rdmaud0,dev=softud1,mac=$CMAC,registry=127.0.0.1:$MC_PORT,ns=bench$$,name=cli"
+        find=(--server-name srv --registry "127.0.0.1:$MC_PORT" --ns "bench$$")
+    else
+        sdev="net_rdmaud0,dev=softud0,mac=$SMAC,peers=$CMAC@$C/$QPN"
+        cdev="net_rdmaud0,dev=softud1,mac=$CMAC,peers=$SMAC@$S/$QPN"
+        find=(--server "$SMAC")
+    fi
+    timeout -s INT 90 "$SR" --quiet "${sropt[@]}" --stat-dir "$work" --dev "softud0=$S" -- "$ECHO" \
+        --lcores "$(lcore_map "$st" "$scpus")" "${eal[@]}" --file-prefix="be-s$$" --vdev="$sdev" -- \
+        --mode server --duration 0 --quiet "$@" >"$work/s.log" 2>&1 & pids+=($!)
+    local i
+    for ((i = 0; i < 100; i++)); do grep -q '^placement' "$work/s.log" 2>/dev/null && break; sleep 0.05; done
+    timeout -s INT 90 "$SR" --quiet "${sropt[@]}" --stat-dir "$work" --dev "softud1=$C" -- "$ECHO" \
+        --lcores "$(lcore_map "$ct" "$ccpus")" "${eal[@]}" --file-prefix="be-c$$" --vdev="$cdev" -- \
+        --mode client "${find[@]}" --window "$win" --duration "$secs" --quiet "$@" >"$work/c.log" 2>&1 || true
+    kill -INT "${pids[-1]}" 2>/dev/null || true
+    wait "${pids[-1]}" || true
+    unset 'pids[-1]'
+    check_path rdmaud-echo
+    grep '^ECHO-SUMMARY' "$work/c.log" | cut -d' ' -f2- | grep . ||
+        { cat "$work/c.log" "$work/s.log" >&2; die "rdmaud-echo client printed no summary"; }
+}
+
+if [ "$parts" = all ] || [ "$parts" = rtt ]; then
+    : >"$work/rtt.txt"
+    for ((r = 1; r <= rounds; r++)); do
+        if ((r % 2)); then
+            lat=$(run_lat); e=$(run_echo 1 1 1 "$SCPU" "$CCPU")
+        else
+            e=$(run_echo 1 1 1 "$SCPU" "$CCPU"); lat=$(run_lat)
+        fi
+        echo "$r $lat $e" >>"$work/rtt.txt"
+    done
+    /usr/bin/python3 - "$work/rtt.txt" "$cpu_mhz" "$path" <<'PY'
+import json, statistics, sys
+mhz = float(sys.argv[2])
+rows = []
+print(f"RTT, softud {sys.argv[3]} path, 64-byte messages, window 1 (us; ratio = echo / ib_send_lat)")
+print("| round | ib_send_lat p50 / p99 | echo p50 / p99 / max | echo sent (lost) | p50 ratio | p99 ratio |")
+print("|---|---|---|---|---|---|")
+for line in open(sys.argv[1]):
+    r, l50, l99, js = line.split(" ", 3)
+    e = json.loads(js)
+    k = e["tsc_hz"] / (mhz * 1e6)  # DPDK's TSC frequency -> perftest's clock
+    e50, e99, emax = (e["rtt_us"][q] * k for q in ("p50", "p99", "max"))
+    l50, l99 = float(l50), float(l99)
+    rows.append((e50 / l50, e99 / l99))
+    print(f"| {r} | {l50:.2f} / {l99:.2f} | {e50:.2f} / {e99:.2f} / {emax:.0f} | {e['sent']} ({e['lost']}) "
+          f"| {e50 / l50:.2f}x | {e99 / l99:.2f}x |")
+for name, i in (("p50", 0), ("p99", 1)):
+    v = [x[i] for x in rows]
+    print(f"{name} ratio: median {statistics.median(v):.2f}x, range {min(v):.2f}x-{max(v):.2f}x over {len(v)} rounds")
 PY
+fi
+
+if [ "$parts" = all ] || [ "$parts" = mpps ]; then
+    # Part 2: the server's throughput against its thread count. Two CPUs for server and
+    # client together, so the CPU budget is fixed and the question is what splitting it over
+    # more server threads (each its own queue, its own QP) costs. All with --idle-yield (a
+    # thread sharing its CPU gives it up when it has nothing to do):
+    #   A    1 server thread  (CPU 1)        <- 1 client thread  (CPU 0), window 32
+    #   A64  the same with window 64: as many requests in flight as B and C
+    #   B    2 server threads (both CPU 1)   <- 2 client threads (both CPU 0), window 32 each
+    #   C    2 server threads (CPU 0 and 1)  <- 2 client threads (CPU 0 and 1), window 32 each
+    # Multi-queue ports find each other's queues through the registry (static peers name one
+    # QPN per MAC), so this part runs a memcached in this namespace for all four.
+    read -r MC_PORT mc_wrapper mc_pid < <(bash "$RDMAUD_TOP/test/registry/memcached_fixture.sh" start) ||
+        die "memcached did not start"
+    trap 'bash "$RDMAUD_TOP/test/registry/memcached_fixture.sh" stop $mc_wrapper $mc_pid; cleanup' EXIT
+    echo
+    echo "Echo Mpps against server threads, softud $path path, registry peers, --idle-yield"
+    echo "| round | config | server threads (CPUs) | client threads (CPUs) x window | Mpps | server threads' shares | server frames per post_send | lost (late) | answers handed between client threads |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    for ((r = 1; r <= rounds; r++)); do
+        for cfg in "A 1 1 32 $SCPU $CCPU" "A64 1 1 64 $SCPU $CCPU" \
+                   "B 2 2 32 $SCPU $CCPU" "C 2 2 32 $CCPU,$SCPU $CCPU,$SCPU"; do
+            read -r name st ct win scpus ccpus <<<"$cfg"
+            js=$(run_echo "$st" "$ct" "$win" "$scpus" "$ccpus" --idle-yield)
+            srv=$(grep '^ECHO-SUMMARY' "$work/s.log" | cut -d' ' -f2-)
+            wrs=$("$RDMAUD_BUILD/lib/softud/softud-stat" --dir "$work" softud0 post_send_wrs)
+            calls=$("$RDMAUD_BUILD/lib/softud/softud-stat" --dir "$work" softud0 post_send_calls)
+            /usr/bin/python3 - "$r" "$name" "$st" "$ct" "$win" "$scpus" "$ccpus" "$js" "$srv" "$wrs" "$calls" <<'PY'
+import json, sys
+r, name, st, ct, win, sc, cc = sys.argv[1:8]
+c = json.loads(sys.argv[8])
+s = json.loads(sys.argv[9]) if sys.argv[9] else {}
+t = s.get("thread_mpps", [])
+share = " / ".join(f"{100 * x / sum(t):.0f}%" for x in t) if t and sum(t) else "?"
+burst = int(sys.argv[10]) / max(int(sys.argv[11]), 1)
+print(f"| {r} | {name} | {st} ({sc}) | {ct} ({cc}) x {win} | {c['mpps']:.3f} | {share} | {burst:.1f} "
+      f"| {c['lost']} ({c['late']}) | {c['forwarded']} |")
+PY
+        done
+    done
+fi
