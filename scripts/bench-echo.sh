@@ -19,7 +19,7 @@
 #
 # Usage: scripts/bench-echo.sh [ROUNDS, default 5] [SECONDS per echo run, default 3]
 #   BENCH_ECHO_PATH=udp  softud's UDP path for every process (default: same-host shm path)
-#   BENCH_ECHO_PARTS=rtt|mpps|all (default all)
+#   BENCH_ECHO_PARTS=rtt|stages|mpps|all (default all)
 # Run it in a private network namespace: unshare -n -- bash -c 'ip link set lo up; scripts/bench-echo.sh'
 set -euo pipefail
 RDMAUD_SCRIPT=bench-echo
@@ -137,28 +137,39 @@ if [ "$parts" = all ] || [ "$parts" = rtt ]; then
         else
             e=$(run_echo 1 1 1 "$SCPU" "$CCPU"); lat=$(run_lat)
         fi
-        echo "$r $lat $e" >>"$work/rtt.txt"
+        echo "$r $(cut -d' ' -f1 /proc/loadavg) $lat $e" >>"$work/rtt.txt"
     done
     /usr/bin/python3 - "$work/rtt.txt" "$cpu_mhz" "$path" <<'PY'
 import json, statistics, sys
 mhz = float(sys.argv[2])
 rows = []
-print(f"RTT, softud {sys.argv[3]} path, 64-byte messages, window 1 (us; ratio = echo / ib_send_lat)")
-print("| round | ib_send_lat p50 / p99 | echo p50 / p99 / max | echo sent (lost) | p50 ratio | p99 ratio |")
-print("|---|---|---|---|---|---|")
+print(f"RTT, softud {sys.argv[3]} path, 64-byte messages, window 1 (us; ratio = echo / ib_send_lat;")
+print("load = 1-minute load average after the round, ~2 from the two pollers themselves)")
+print("| round | load | ib_send_lat p50 / p99 | echo p50 / p99 / max | echo sent (lost) | p50 ratio | p99 ratio |")
+print("|---|---|---|---|---|---|---|")
 for line in open(sys.argv[1]):
-    r, l50, l99, js = line.split(" ", 3)
+    r, load, l50, l99, js = line.split(" ", 4)
     e = json.loads(js)
     k = e["tsc_hz"] / (mhz * 1e6)  # DPDK's TSC frequency -> perftest's clock
     e50, e99, emax = (e["rtt_us"][q] * k for q in ("p50", "p99", "max"))
     l50, l99 = float(l50), float(l99)
     rows.append((e50 / l50, e99 / l99))
-    print(f"| {r} | {l50:.2f} / {l99:.2f} | {e50:.2f} / {e99:.2f} / {emax:.0f} | {e['sent']} ({e['lost']}) "
+    print(f"| {r} | {load} | {l50:.2f} / {l99:.2f} | {e50:.2f} / {e99:.2f} / {emax:.0f} | {e['sent']} ({e['lost']}) "
           f"| {e50 / l50:.2f}x | {e99 / l99:.2f}x |")
 for name, i in (("p50", 0), ("p99", 1)):
     v = [x[i] for x in rows]
     print(f"{name} ratio: median {statistics.median(v):.2f}x, range {min(v):.2f}x-{max(v):.2f}x over {len(v)} rounds")
 PY
+fi
+
+if [ "$parts" = all ] || [ "$parts" = stages ]; then
+    # Where the server's share of a round trip goes: one more window-1 run, the server timing
+    # each step of its loop with the TSC (rdmaud-echo --stages; a few rdtsc per poll).
+    e=$(run_echo 1 1 1 "$SCPU" "$CCPU" --stages)
+    echo
+    echo "Server loop steps, window 1 (rdmaud-echo --stages; client RTT p50 in that run:" \
+        "$(echo "$e" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["rtt_us"]["p50"])') us)"
+    grep '^STAGES' "$work/s.log"
 fi
 
 if [ "$parts" = all ] || [ "$parts" = mpps ]; then

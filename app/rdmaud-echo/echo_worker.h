@@ -21,12 +21,21 @@ inline constexpr unsigned kIdlePolls = 64;
 /* Set by the main lcore: stop sending (clients then drain their window). */
 extern std::atomic<bool> g_stop;
 
+/* Server --stages: TSC cycles spent in each step of the loop, and how often it ran. */
+struct StageCycles {
+	uint64_t empty_polls = 0, empty = 0; /* rx bursts that returned nothing */
+	uint64_t bursts = 0;                 /* rx bursts that returned frames */
+	uint64_t frames = 0;
+	uint64_t rx = 0, echo = 0, tx = 0;   /* over those bursts: rx burst, turning around, tx burst */
+};
+
 struct WorkerCtx {
 	uint16_t port = 0;
 	uint16_t queue = 0;
 	unsigned thread = 0;                /* index among this process's workers */
 	ThreadCounters *counters = nullptr;
 	bool idle_yield = false;            /* sched_yield() after kIdlePolls empty polls */
+	StageCycles *stages = nullptr;      /* server: time the loop's steps into this */
 	/* client only */
 	rte_mempool *pool = nullptr;
 	rte_ether_addr src{};

@@ -146,6 +146,7 @@ int run(int argc, char **argv)
 	}
 	std::atomic<unsigned> draining{static_cast<unsigned>(lcores.size())};
 	std::vector<ThreadCounters> counters(lcores.size());
+	std::vector<StageCycles> stages(!client && opt.stages ? lcores.size() : 0);
 	std::vector<Histogram> hists(client ? lcores.size() : 0);
 	std::vector<WorkerCtx> ctxs(lcores.size());
 	uint64_t hz = rte_get_tsc_hz();
@@ -157,6 +158,8 @@ int run(int argc, char **argv)
 		w.thread = static_cast<unsigned>(i);
 		w.counters = &counters[i];
 		w.idle_yield = opt.idle_yield;
+		if (!stages.empty())
+			w.stages = &stages[i];
 		if (client) {
 			w.pool = port.pool;
 			w.src = port.mac;
@@ -278,6 +281,14 @@ int run(int argc, char **argv)
 			      lcores.size(), elapsed, rx, tx, tx_drop, foreign, static_cast<double>(tx) / elapsed / 1e6,
 			      per_thread.c_str(),
 			      ps.ipackets, ps.opackets, ps.imissed, ps.ierrors, ps.oerrors, ps.rx_nombuf);
+	}
+	for (size_t i = 0; i < stages.size(); i++) {
+		const StageCycles &t = stages[i];
+		auto per = [](uint64_t cyc, uint64_t n) { return n ? static_cast<double>(cyc) / static_cast<double>(n) : 0.0; };
+		std::printf("STAGES thread %zu: %lu bursts of %.1f frames; TSC cycles per burst: rx burst %.0f, echo %.0f, "
+			    "tx burst %.0f; %lu empty polls of %.0f cycles\n",
+			    i, t.bursts, per(t.frames, t.bursts), per(t.rx, t.bursts), per(t.echo, t.bursts),
+			    per(t.tx, t.bursts), t.empty_polls, per(t.empty, t.empty_polls));
 	}
 	std::printf("ECHO-SUMMARY %s\n", json);
 	std::fflush(stdout);

@@ -25,8 +25,17 @@ TEST(EchoArgs, ServerDefaults)
 	std::string err;
 	ASSERT_EQ(parse({"--mode", "server"}, o, err), 0) << err;
 	EXPECT_EQ(o.mode, echo::Mode::kServer);
+	EXPECT_FALSE(o.stages);
 	EXPECT_EQ(o.duration_s, echo::kDefaultDurationS);
 	EXPECT_EQ(o.window, echo::kDefaultWindow);
+}
+
+TEST(EchoArgs, ServerStages)
+{
+	echo::Options o;
+	std::string err;
+	ASSERT_EQ(parse({"--mode", "server", "--stages"}, o, err), 0) << err;
+	EXPECT_TRUE(o.stages);
 }
 
 TEST(EchoArgs, ClientWithServers)
