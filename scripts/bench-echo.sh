@@ -5,10 +5,12 @@
 # even rounds echo first), on the same two softud devices (127.0.30.1 serves, 127.0.30.2
 # asks), with the same placement (server process on CPU 1, client process on CPU 0: one
 # process per core, nothing else of ours on either) and the same message (64 bytes):
-#   - perftest `ib_send_lat -c UD -s 64 -n 8000`: a verbs ping-pong. perftest stamps each
-#     post_send with rdtsc; an iteration (post_send, wait for the answer, repost the receive)
-#     is one round trip, and it prints half of it. Floor = 2 x t_typical (median) and
-#     2 x its 99th percentile.
+#   - perftest `ib_send_lat -c UD -s 64 -r 256 -n SECONDS*300000`: a verbs ping-pong over
+#     about as long as the echo run. perftest stamps each post_send with rdtsc; an iteration
+#     (post_send, wait for the answer, repost the receive) is one round trip, and it prints
+#     half of it. Floor = 2 x t_typical (median) and 2 x its 99th percentile. (-r 256: any
+#     receive depth but perftest's default 512, which it raises to the iteration count for
+#     UD — more than softud's 8192 work requests per queue — and then never reposts.)
 #   - rdmaud-echo over net_rdmaud, one server thread, one client thread, window 1 (one
 #     request in flight: ping-pong) for SECONDS: the client stamps the request with rte_rdtsc
 #     before its tx burst and takes the time again when its rx burst returns the answer.
@@ -50,6 +52,7 @@ trap cleanup EXIT
 S=127.0.30.1 C=127.0.30.2 QPN=0x11
 SMAC=02:00:00:30:00:01 CMAC=02:00:00:30:00:02
 SIZE=64
+lat_n=$((secs * 300000))
 cpu_mhz=$(awk -F': *' '/^cpu MHz/{print $2; exit}' /proc/cpuinfo)
 log "softud $path path; server on CPU $SCPU, client on CPU $CCPU; $SIZE-byte messages; perftest clock $cpu_mhz MHz"
 
@@ -66,7 +69,9 @@ check_path() { # what
         shm=$("$RDMAUD_BUILD/lib/softud/softud-stat" --dir "$work" "$d" shm_tx_batches)
         mm=$("$RDMAUD_BUILD/lib/softud/softud-stat" --dir "$work" "$d" sendmmsg_calls)
         if [ "$path" = shm ]; then
-            [ "$shm" -gt 0 ] && [ "$mm" -eq 0 ] || die "$1: $d sent by UDP ($mm sendmmsg, $shm shm batches)"
+            [ "$shm" -gt 0 ] && [ "$mm" -eq 0 ] ||
+                { "$RDMAUD_BUILD/lib/softud/softud-stat" --dir "$work" >&2; cat "$work"/*.log >&2
+                  die "$1: $d sent by UDP ($mm sendmmsg, $shm shm batches)"; }
         else
             [ "$shm" -eq 0 ] && [ "$mm" -gt 0 ] || die "$1: $d used shared memory ($shm shm batches)"
         fi
@@ -75,15 +80,15 @@ check_path() { # what
 
 # ib_send_lat once -> "p50_rtt p99_rtt" in microseconds (2 x perftest's half round trips).
 run_lat() {
-    srun softud0 "$S" "$SCPU" -- timeout 60 ib_send_lat -c UD -d softud0 -x 0 -s $SIZE -n 8000 -r 512 \
+    srun softud0 "$S" "$SCPU" -- timeout 60 ib_send_lat -c UD -d softud0 -x 0 -s $SIZE -n $lat_n -r 256 \
         >"$work/lat_s.log" 2>&1 & pids+=($!)
     sleep 0.5
-    srun softud1 "$C" "$CCPU" -- timeout 60 ib_send_lat -c UD -d softud1 -x 0 -s $SIZE -n 8000 -r 512 "$S" \
+    srun softud1 "$C" "$CCPU" -- timeout 60 ib_send_lat -c UD -d softud1 -x 0 -s $SIZE -n $lat_n -r 256 "$S" \
         >"$work/lat_c.log" 2>&1 || true
     wait "${pids[-1]}" || true
     unset 'pids[-1]'
     check_path ib_send_lat
-    awk -v s=$SIZE '$1 == s && $2 == 8000 {print 2 * $5, 2 * $8; found = 1} END {exit !found}' "$work/lat_c.log" ||
+    awk -v s=$SIZE -v n=$lat_n '$1 == s && $2 == n {print 2 * $5, 2 * $8; found = 1} END {exit !found}' "$work/lat_c.log" ||
         { cat "$work/lat_c.log" "$work/lat_s.log" >&2; die "ib_send_lat printed no result"; }
 }
 
@@ -188,7 +193,7 @@ if [ "$parts" = all ] || [ "$parts" = mpps ]; then
     trap 'bash "$RDMAUD_TOP/test/registry/memcached_fixture.sh" stop $mc_wrapper $mc_pid; cleanup' EXIT
     echo
     echo "Echo Mpps against server threads, softud $path path, registry peers, --idle-yield"
-    echo "| round | config | server threads (CPUs) | client threads (CPUs) x window | Mpps | server threads' shares | server frames per post_send | lost (late) | answers handed between client threads |"
+    echo "| round | config | server threads (CPUs) | client threads (CPUs) x window | Mpps | server threads' shares | server frames per post_send | client lost (late) / server port drops | answers handed between client threads |"
     echo "|---|---|---|---|---|---|---|---|---|"
     for ((r = 1; r <= rounds; r++)); do
         for cfg in "A 1 1 32 $SCPU $CCPU" "A64 1 1 64 $SCPU $CCPU" \
@@ -206,8 +211,9 @@ s = json.loads(sys.argv[9]) if sys.argv[9] else {}
 t = s.get("thread_mpps", [])
 share = " / ".join(f"{100 * x / sum(t):.0f}%" for x in t) if t and sum(t) else "?"
 burst = int(sys.argv[10]) / max(int(sys.argv[11]), 1)
+drops = s.get("port", {}).get("oerrors", "?")
 print(f"| {r} | {name} | {st} ({sc}) | {ct} ({cc}) x {win} | {c['mpps']:.3f} | {share} | {burst:.1f} "
-      f"| {c['lost']} ({c['late']}) | {c['forwarded']} |")
+      f"| {c['lost']} ({c['late']}) / {drops} | {c['forwarded']} |")
 PY
         done
     done

@@ -24,7 +24,7 @@ def main():
     print("==== rdmaud echo demo: summary ====")
     total_sent = total_rx = at_stop = 0
     print(f"{'machine':10} {'sent':>10} {'answered':>10} {'lost':>6} {'Mpps':>8} "
-          f"{'p50 us':>8} {'p99 us':>8} {'max us':>8}")
+          f"{'p50 us':>8} {'p99 us':>8} {'max us':>8} {'1st answer ms':>14}")
     for c in clients:
         r = summary(os.path.join(work, c))
         if r is None:
@@ -36,7 +36,7 @@ def main():
         at_stop += r.get("lost_at_stop", 0)
         lat = r["rtt_us"]
         print(f"{c:10} {r['sent']:>10} {r['received']:>10} {r['lost']:>6} {r['mpps']:>8.3f} "
-              f"{lat['p50']:>8.1f} {lat['p99']:>8.1f} {lat['max']:>8.1f}")
+              f"{lat['p50']:>8.1f} {lat['p99']:>8.1f} {lat['max']:>8.1f} {r.get('first_answer_ms', 0):>14.1f}")
         if r["received"] == 0:
             print(f"  {c}: no answers")
             ok = False

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 
+#include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -140,6 +141,10 @@ private:
 			const uint64_t rtt = now - slots_[s].tsc;
 			ctx_.hist->add(rtt);
 			lat_tsc += rtt;
+			if (unlikely(first_tx_ != 0)) { /* the first answer: how long the start-up took */
+				ThreadCounters::bump(c_.first_answer_tsc, now - first_tx_);
+				first_tx_ = 0;
+			}
 			slots_[s].busy = false;
 			free_[nfree_++] = s;
 			matched++;
@@ -198,6 +203,8 @@ private:
 		if (rte_pktmbuf_alloc_bulk(ctx_.pool, tx, k) != 0)
 			return; /* pool momentarily empty: try again next loop */
 		uint64_t now = rte_rdtsc();
+		if (unlikely(seq_ == 0))
+			first_tx_ = now;
 		for (unsigned i = 0; i < k; i++) {
 			uint32_t s = free_[nfree_ - 1 - i];
 			rte_mbuf *m = tx[i];
@@ -232,6 +239,7 @@ private:
 	unsigned nthreads_ = 1;
 	rte_ring *own_ = nullptr;   /* answers for this thread received by the others */
 	uint64_t forwarded_ = 0;    /* answers handed to other threads, this burst */
+	uint64_t first_tx_ = 0;     /* TSC of the first request until its thread's first answer */
 };
 
 } // namespace

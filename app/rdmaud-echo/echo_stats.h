@@ -51,6 +51,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) ThreadCounters {
 	std::atomic<uint64_t> late{0};      /* client: responses to requests already counted lost */
 	std::atomic<uint64_t> forwarded{0}; /* client: answers for another thread, handed to it */
 	std::atomic<uint64_t> lat_sum_tsc{0};/* client: sum of matched round-trip times, TSC cycles */
+	std::atomic<uint64_t> first_answer_tsc{0}; /* client: first request sent to first answer */
 
 	static void bump(std::atomic<uint64_t> &c, uint64_t n = 1)
 	{

@@ -6,6 +6,7 @@
  * every second and a final summary, including one machine-readable line:
  *   ECHO-SUMMARY {"mode":...}
  */
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -236,6 +237,9 @@ int run(int argc, char **argv)
 	rte_eth_stats ps{};
 	rte_eth_stats_get(port.id, &ps);
 
+	uint64_t first_answer = 0; /* the slowest client thread's wait for its first answer, TSC */
+	for (const auto &c : counters)
+		first_answer = std::max<uint64_t>(first_answer, c.first_answer_tsc.load());
 	std::string per_thread; /* Mpps of each thread: answers received (client) or sent (server) */
 	for (const auto &c : counters) {
 		char v[32];
@@ -257,17 +261,19 @@ int run(int argc, char **argv)
 		std::printf("requests sent %lu, answered %lu, lost %lu (%lu of them at the stop; late answers %lu), "
 			    "unaccounted %lu; answers handed between threads %lu\n", tx, rx, lost, lost_at_stop, late,
 			    unaccounted, forwarded);
+		std::printf("first answer %.1f ms after the first request\n", static_cast<double>(first_answer) * us_per_tsc / 1e3);
 		std::printf("throughput %.3f Mpps; RTT p50 %.1f us, p99 %.1f us, max %.1f us\n",
 			    static_cast<double>(rx) / elapsed / 1e6, p50, p99, pmax);
 		std::snprintf(json, sizeof(json),
 			      "{\"mode\":\"client\",\"client_id\":%u,\"threads\":%zu,\"seconds\":%.2f,\"sent\":%lu,"
 			      "\"received\":%lu,\"lost\":%lu,\"lost_at_stop\":%lu,\"late\":%lu,\"unaccounted\":%lu,\"foreign\":%lu,\"forwarded\":%lu,"
-			      "\"mpps\":%.4f,\"thread_mpps\":[%s],\"rtt_us\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.2f},\"tsc_hz\":%lu,"
+			      "\"mpps\":%.4f,\"thread_mpps\":[%s],\"rtt_us\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.2f},\"first_answer_ms\":%.2f,\"tsc_hz\":%lu,"
 			      "\"port\":{\"ipackets\":%lu,\"opackets\":%lu,\"imissed\":%lu,\"ierrors\":%lu,"
 			      "\"oerrors\":%lu,\"rx_nombuf\":%lu}}",
 			      opt.client_id, lcores.size(), elapsed, tx, rx, lost, lost_at_stop, late, unaccounted, foreign,
 			      forwarded,
-			      static_cast<double>(rx) / elapsed / 1e6, per_thread.c_str(), p50, p99, pmax, hz, ps.ipackets, ps.opackets,
+			      static_cast<double>(rx) / elapsed / 1e6, per_thread.c_str(), p50, p99, pmax,
+			      static_cast<double>(first_answer) * us_per_tsc / 1e3, hz, ps.ipackets, ps.opackets,
 			      ps.imissed, ps.ierrors, ps.oerrors, ps.rx_nombuf);
 	} else {
 		std::printf("requests received %lu, answered %lu, dropped at tx %lu, foreign frames %lu\n", rx, tx,
