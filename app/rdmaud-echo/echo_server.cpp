@@ -72,8 +72,13 @@ static int serve(WorkerCtx *ctx)
 			}
 		}
 		if (n == 0) {
-			if (ctx->idle_yield && ++idle >= kIdlePolls) {
-				sched_yield();
+			if (++idle >= kIdlePolls) {
+				/* Idle for a while: an empty tx burst lets the port reap this queue's
+				 * completions and pass its quiescent point (net_rdmaud's peer-table
+				 * updates wait, up to a second, for every started tx queue to do so). */
+				rte_eth_tx_burst(ctx->port, ctx->queue, tx, 0);
+				if (ctx->idle_yield)
+					sched_yield();
 				idle = 0;
 			}
 			continue;
