@@ -118,11 +118,15 @@ run_echo() {
         cdev="net_rdmaud0,dev=softud1,mac=$CMAC,peers=$SMAC@$S/$QPN"
         find=(--server "$SMAC")
     fi
+    # The client starts once this server's port is up (its placement line): a request sent
+    # before that finds no mailbox and no socket at the server's address and is lost.
+    rm -f "$work/s.log" "$work/c.log"
     timeout -s INT 90 "$SR" --quiet "${sropt[@]}" --stat-dir "$work" --dev "softud0=$S" -- "$ECHO" \
         --lcores "$(lcore_map "$st" "$scpus")" "${eal[@]}" --file-prefix="be-s$$" --vdev="$sdev" -- \
         --mode server --duration 0 --quiet "$@" >"$work/s.log" 2>&1 & pids+=($!)
     local i
-    for ((i = 0; i < 100; i++)); do grep -q '^placement' "$work/s.log" 2>/dev/null && break; sleep 0.05; done
+    for ((i = 0; i < 400; i++)); do grep -q '^placement' "$work/s.log" 2>/dev/null && break; sleep 0.05; done
+    grep -q '^placement' "$work/s.log" || { cat "$work/s.log" >&2; die "the echo server did not start within 20 s"; }
     timeout -s INT 90 "$SR" --quiet "${sropt[@]}" --stat-dir "$work" --dev "softud1=$C" -- "$ECHO" \
         --lcores "$(lcore_map "$ct" "$ccpus")" "${eal[@]}" --file-prefix="be-c$$" --vdev="$cdev" -- \
         --mode client "${find[@]}" --window "$win" --duration "$secs" --quiet "$@" >"$work/c.log" 2>&1 || true

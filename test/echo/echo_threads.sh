@@ -7,6 +7,7 @@
 # port dropped while it did not know the client yet (its oerrors), and that answers were
 # handed between threads at least once (client 3's flows land on each other's queues).
 . "$RDMAUD_TOP/test/integration/lib.sh"
+. "$RDMAUD_TOP/test/echo/echo_lib.sh"
 ECHO=$RDMAUD_BUILD/app/rdmaud-echo/rdmaud-echo
 SOFTUD_RUN=$RDMAUD_BUILD/lib/softud/softud-run
 MC=$RDMAUD_TOP/test/registry/memcached_fixture.sh
@@ -36,7 +37,7 @@ run_echo() { # name addr threads args...
 }
 # The server outlives the clients (2 s each, started within about a second) by a margin.
 run_echo srv $S 2 --mode server --duration 8 --quiet & pids+=($!)
-for i in $(seq 100); do grep -q '^placement' "$TEST_TMP/srv.log" 2>/dev/null && break; sleep 0.05; done
+echo_wait_started "$TEST_TMP/srv.log"
 for c in 1 3; do
     addr=C$c
     run_echo "c$c" "${!addr}" 2 --mode client --client-id $c --server-name srv --registry "127.0.0.1:$port" \
