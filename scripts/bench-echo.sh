@@ -22,6 +22,8 @@
 # Usage: scripts/bench-echo.sh [ROUNDS, default 5] [SECONDS per echo run, default 3]
 #   BENCH_ECHO_PATH=udp  softud's UDP path for every process (default: same-host shm path)
 #   BENCH_ECHO_PARTS=rtt|stages|mpps|all (default all)
+#   BENCH_ECHO_MAX_WAIT=2  an RTT round counts only if none of its four processes waited for its
+#                          CPU (preempted by other tasks) more than this % of its run
 # Run it in a private network namespace: unshare -n -- bash -c 'ip link set lo up; scripts/bench-echo.sh'
 set -euo pipefail
 RDMAUD_SCRIPT=bench-echo
@@ -56,10 +58,19 @@ lat_n=$((secs * 300000))
 cpu_mhz=$(awk -F': *' '/^cpu MHz/{print $2; exit}' /proc/cpuinfo)
 log "softud $path path; server on CPU $SCPU, client on CPU $CCPU; $SIZE-byte messages; perftest clock $cpu_mhz MHz"
 
-srun() { # device-name address cpu -- command...: one process on softud, pinned to one CPU
+srun() { # device-name address cpu -- command...: one process on softud, pinned to one CPU,
+          # bounded to 90 s. Run it in the background: $! is then `timeout`, the program its child.
     local dev=$1 addr=$2 cpu=$3
     shift 4
-    taskset -c "$cpu" "$SR" --quiet "${sropt[@]}" --stat-dir "$work" --dev "$dev=$addr" -- "$@"
+    exec taskset -c "$cpu" "$SR" --quiet "${sropt[@]}" --stat-dir "$work" --dev "$dev=$addr" -- timeout 90 "$@"
+}
+child_of() { # PID: its first child's PID, once it has one (at most 2 s)
+    local i c=""
+    for ((i = 0; i < 200; i++)); do
+        read -r c _ 2>/dev/null <"/proc/$1/task/$1/children" && [ -n "$c" ] && break
+        sleep 0.01
+    done
+    echo "$c"
 }
 
 # Both devices of the run that just ended took the path asked for (softud's counters). A run
@@ -80,18 +91,43 @@ check_path() { # what
     return 0
 }
 
-# ib_send_lat once -> "p50_rtt p99_rtt" in microseconds (2 x perftest's half round trips).
+# sched_watch PID OUT: until PID ends, writes to OUT its schedstat ("ns on the CPU, ns
+# runnable but waiting for it") when first seen and when last seen (every 50 ms).
+sched_watch() {
+    local first="" run wait _
+    while read -r run wait _ 2>/dev/null <"/proc/$1/schedstat"; do
+        [ -n "$first" ] || first="$run $wait"
+        echo "$first $run $wait" >"$2"
+        sleep 0.05
+    done
+}
+# wait_pct OUT: the share (%) of that time it waited for its CPU (other tasks had it).
+wait_pct() {
+    awk '{r = $3 - $1; w = $4 - $2; printf "%.2f", (r + w > 0 ? 100 * w / (r + w) : 0)}' "$1" 2>/dev/null || echo 0
+}
+
+# ib_send_lat once -> "p50_rtt p99_rtt cpu_wait_pct": microseconds (2 x perftest's half
+# round trips), and the larger of the two processes' shares of time spent waiting for their
+# CPU (from their schedstat, sampled while they run).
 run_lat() {
-    srun softud0 "$S" "$SCPU" -- timeout 60 ib_send_lat -c UD -d softud0 -x 0 -s $SIZE -n $lat_n -r 256 \
-        >"$work/lat_s.log" 2>&1 & pids+=($!)
+    local sp cp
+    rm -f "$work"/lat_?.sched
+    srun softud0 "$S" "$SCPU" -- ib_send_lat -c UD -d softud0 -x 0 -s $SIZE -n $lat_n -r 256 \
+        >"$work/lat_s.log" 2>&1 &
+    sp=$!
+    sched_watch "$(child_of $sp)" "$work/lat_s.sched" &
     sleep 0.5
-    srun softud1 "$C" "$CCPU" -- timeout 60 ib_send_lat -c UD -d softud1 -x 0 -s $SIZE -n $lat_n -r 256 "$S" \
-        >"$work/lat_c.log" 2>&1 || true
-    wait "${pids[-1]}" || true
-    unset 'pids[-1]'
+    srun softud1 "$C" "$CCPU" -- ib_send_lat -c UD -d softud1 -x 0 -s $SIZE -n $lat_n -r 256 "$S" \
+        >"$work/lat_c.log" 2>&1 &
+    cp=$!
+    sched_watch "$(child_of $cp)" "$work/lat_c.sched" &
+    wait "$cp" || true
+    wait "$sp" || true
     check_path ib_send_lat
-    awk -v s=$SIZE -v n=$lat_n '$1 == s && $2 == n {print 2 * $5, 2 * $8; found = 1} END {exit !found}' "$work/lat_c.log" ||
-        { cat "$work/lat_c.log" "$work/lat_s.log" >&2; die "ib_send_lat printed no result"; }
+    awk -v s=$SIZE -v n=$lat_n '$1 == s && $2 == n {printf "%s %s ", 2 * $5, 2 * $8; found = 1} END {exit !found}' \
+        "$work/lat_c.log" || { cat "$work/lat_c.log" "$work/lat_s.log" >&2; die "ib_send_lat printed no result"; }
+    wait # the schedstat watchers end with their processes
+    awk -v a="$(wait_pct "$work/lat_s.sched")" -v b="$(wait_pct "$work/lat_c.sched")" 'BEGIN {print (a > b ? a : b)}'
 }
 
 # rdmaud-echo once: server_threads client_threads window server_cpus client_cpus [echo options]
@@ -149,30 +185,39 @@ if [ "$parts" = all ] || [ "$parts" = rtt ]; then
         else
             e=$(run_echo 1 1 1 "$SCPU" "$CCPU"); lat=$(run_lat)
         fi
+        swait=$(grep '^ECHO-SUMMARY' "$work/s.log" | cut -d' ' -f2- |
+            /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin).get("cpu_wait_pct", 0))')
         [ -f "$work/offpath" ] && { tr '\n' ';' <"$work/offpath" >"$work/note.$r"; log "round $r: $(cat "$work/note.$r")"; }
-        echo "$r $(cut -d' ' -f1 /proc/loadavg) $lat $e" >>"$work/rtt.txt"
+        echo "$r $(cut -d' ' -f1 /proc/loadavg) $lat $swait $e" >>"$work/rtt.txt"
     done
     /usr/bin/python3 - "$work/rtt.txt" "$cpu_mhz" "$path" <<'PY'
 import json, os, statistics, sys
+MAX_WAIT = float(os.environ.get("BENCH_ECHO_MAX_WAIT", "2"))
 mhz = float(sys.argv[2])
 work = os.path.dirname(sys.argv[1])
 rows = []
 print(f"RTT, softud {sys.argv[3]} path, 64-byte messages, window 1 (us; ratio = echo / ib_send_lat;")
 print("load = 1-minute load average after the round, ~2 from the two pollers themselves)")
-print("| round | load | ib_send_lat p50 / p99 | echo p50 / p99 / max | echo sent (lost) | p50 ratio | p99 ratio |")
-print("|---|---|---|---|---|---|---|")
+print("| round | load | CPU waited: perftest / echo | ib_send_lat p50 / p99 | echo p50 / p99 / max | echo sent (lost) | p50 ratio | p99 ratio |")
+print("|---|---|---|---|---|---|---|---|")
 for line in open(sys.argv[1]):
-    r, load, l50, l99, js = line.split(" ", 4)
+    r, load, l50, l99, lwait, swait, js = line.split(" ", 6)
     e = json.loads(js)
     k = e["tsc_hz"] / (mhz * 1e6)  # DPDK's TSC frequency -> perftest's clock
     e50, e99, emax = (e["rtt_us"][q] * k for q in ("p50", "p99", "max"))
     l50, l99 = float(l50), float(l99)
     note = os.path.join(work, f"note.{r}")
+    ewait = max(float(swait), e.get("cpu_wait_pct", 0))
+    lwait = float(lwait)
     why = open(note).read().strip() if os.path.exists(note) else ("echo lost requests" if e["lost"] else "")
+    if not why and max(lwait, ewait) > MAX_WAIT:
+        why = f"contended (a process waited for its CPU more than {MAX_WAIT:g}% of the time)"
     if not why:
         rows.append((e50 / l50, e99 / l99))
-    print(f"| {r} | {load} | {l50:.2f} / {l99:.2f} | {e50:.2f} / {e99:.2f} / {emax:.0f} | {e['sent']} ({e['lost']}) "
+    print(f"| {r} | {load} | {lwait:.1f}% / {ewait:.1f}% | {l50:.2f} / {l99:.2f} | {e50:.2f} / {e99:.2f} / {emax:.0f} | {e['sent']} ({e['lost']}) "
           f"| {e50 / l50:.2f}x | {e99 / l99:.2f}x |" + (f" left out: {why}" if why else ""))
+print(f"{len(rows)} of the rounds count: each of the four processes waited for its CPU at most "
+      f"{MAX_WAIT:g}% of its run (BENCH_ECHO_MAX_WAIT), nothing was lost, every datagram took the path asked for")
 for name, i in (("p50", 0), ("p99", 1)):
     v = [x[i] for x in rows]
     if v:

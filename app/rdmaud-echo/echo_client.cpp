@@ -246,8 +246,12 @@ private:
 
 int client_loop(void *arg)
 {
-	Client client(*static_cast<WorkerCtx *>(arg));
-	return client.run();
+	auto *ctx = static_cast<WorkerCtx *>(arg);
+	const SchedMark mark;
+	Client client(*ctx);
+	const int rc = client.run();
+	mark.finish(*ctx->counters);
+	return rc;
 }
 
 } // namespace echo

@@ -122,7 +122,10 @@ static int serve(WorkerCtx *ctx)
 int server_loop(void *arg)
 {
 	auto *ctx = static_cast<WorkerCtx *>(arg);
-	return ctx->stages != nullptr ? serve<true>(ctx) : serve<false>(ctx);
+	const SchedMark mark;
+	const int rc = ctx->stages != nullptr ? serve<true>(ctx) : serve<false>(ctx);
+	mark.finish(*ctx->counters);
+	return rc;
 }
 
 } // namespace echo

@@ -53,9 +53,37 @@ struct alignas(RTE_CACHE_LINE_SIZE) ThreadCounters {
 	std::atomic<uint64_t> lat_sum_tsc{0};/* client: sum of matched round-trip times, TSC cycles */
 	std::atomic<uint64_t> first_answer_tsc{0}; /* client: first request sent to first answer */
 
+	/* This worker's time on its CPU and runnable but waiting for it (preempted), from
+	 * the kernel's schedstat; written once when the worker ends. */
+	std::atomic<uint64_t> cpu_run_ns{0};
+	std::atomic<uint64_t> cpu_wait_ns{0};
+
 	static void bump(std::atomic<uint64_t> &c, uint64_t n = 1)
 	{
 		c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+	}
+};
+
+/*
+ * The calling thread's schedstat (/proc/thread-self/schedstat): ns on the CPU, ns runnable
+ * but waiting. A worker reads it when it starts and when it ends; the difference of the
+ * second says how long other tasks held its CPU. False if the kernel does not provide it.
+ */
+bool thread_schedstat(uint64_t &run_ns, uint64_t &wait_ns);
+
+/* Records in c what the calling worker's schedstat moved since `start` (a reading taken
+ * when it began). */
+struct SchedMark {
+	uint64_t run = 0, wait = 0;
+	bool ok = false;
+	SchedMark() { ok = thread_schedstat(run, wait); }
+	void finish(ThreadCounters &c) const
+	{
+		uint64_t r, w;
+		if (ok && thread_schedstat(r, w)) {
+			c.cpu_run_ns.store(r - run, std::memory_order_relaxed);
+			c.cpu_wait_ns.store(w - wait, std::memory_order_relaxed);
+		}
 	}
 };
 

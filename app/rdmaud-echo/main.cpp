@@ -234,6 +234,10 @@ int run(int argc, char **argv)
 	uint64_t lost = sum_of(&ThreadCounters::lost), late = sum_of(&ThreadCounters::late);
 	uint64_t tx_drop = sum_of(&ThreadCounters::tx_drop), foreign = sum_of(&ThreadCounters::foreign);
 	uint64_t forwarded = sum_of(&ThreadCounters::forwarded), lost_at_stop = sum_of(&ThreadCounters::lost_at_stop);
+	/* Share of the workers' time they were runnable but another task had their CPU. */
+	const uint64_t run_ns = sum_of(&ThreadCounters::cpu_run_ns), wait_ns = sum_of(&ThreadCounters::cpu_wait_ns);
+	const double cpu_wait_pct =
+		run_ns + wait_ns ? 100.0 * static_cast<double>(wait_ns) / static_cast<double>(run_ns + wait_ns) : 0;
 	rte_eth_stats ps{};
 	rte_eth_stats_get(port.id, &ps);
 
@@ -267,13 +271,13 @@ int run(int argc, char **argv)
 		std::snprintf(json, sizeof(json),
 			      "{\"mode\":\"client\",\"client_id\":%u,\"threads\":%zu,\"seconds\":%.2f,\"sent\":%lu,"
 			      "\"received\":%lu,\"lost\":%lu,\"lost_at_stop\":%lu,\"late\":%lu,\"unaccounted\":%lu,\"foreign\":%lu,\"forwarded\":%lu,"
-			      "\"mpps\":%.4f,\"thread_mpps\":[%s],\"rtt_us\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.2f},\"first_answer_ms\":%.2f,\"tsc_hz\":%lu,"
+			      "\"mpps\":%.4f,\"thread_mpps\":[%s],\"rtt_us\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.2f},\"first_answer_ms\":%.2f,\"cpu_wait_pct\":%.2f,\"tsc_hz\":%lu,"
 			      "\"port\":{\"ipackets\":%lu,\"opackets\":%lu,\"imissed\":%lu,\"ierrors\":%lu,"
 			      "\"oerrors\":%lu,\"rx_nombuf\":%lu}}",
 			      opt.client_id, lcores.size(), elapsed, tx, rx, lost, lost_at_stop, late, unaccounted, foreign,
 			      forwarded,
 			      static_cast<double>(rx) / elapsed / 1e6, per_thread.c_str(), p50, p99, pmax,
-			      static_cast<double>(first_answer) * us_per_tsc / 1e3, hz, ps.ipackets, ps.opackets,
+			      static_cast<double>(first_answer) * us_per_tsc / 1e3, cpu_wait_pct, hz, ps.ipackets, ps.opackets,
 			      ps.imissed, ps.ierrors, ps.oerrors, ps.rx_nombuf);
 	} else {
 		std::printf("requests received %lu, answered %lu, dropped at tx %lu, foreign frames %lu\n", rx, tx,
@@ -281,11 +285,11 @@ int run(int argc, char **argv)
 		std::printf("throughput %.3f Mpps\n", static_cast<double>(tx) / elapsed / 1e6);
 		std::snprintf(json, sizeof(json),
 			      "{\"mode\":\"server\",\"threads\":%zu,\"seconds\":%.2f,\"received\":%lu,\"answered\":%lu,"
-			      "\"tx_drop\":%lu,\"foreign\":%lu,\"mpps\":%.4f,\"thread_mpps\":[%s],"
+			      "\"tx_drop\":%lu,\"foreign\":%lu,\"mpps\":%.4f,\"thread_mpps\":[%s],\"cpu_wait_pct\":%.2f,"
 			      "\"port\":{\"ipackets\":%lu,\"opackets\":%lu,\"imissed\":%lu,\"ierrors\":%lu,"
 			      "\"oerrors\":%lu,\"rx_nombuf\":%lu}}",
 			      lcores.size(), elapsed, rx, tx, tx_drop, foreign, static_cast<double>(tx) / elapsed / 1e6,
-			      per_thread.c_str(),
+			      per_thread.c_str(), cpu_wait_pct,
 			      ps.ipackets, ps.opackets, ps.imissed, ps.ierrors, ps.oerrors, ps.rx_nombuf);
 	}
 	for (size_t i = 0; i < stages.size(); i++) {
