@@ -117,7 +117,7 @@ private:
 		if (n == 0)
 			return 0;
 		uint64_t now = rte_rdtsc();
-		uint64_t matched = 0, foreign = 0, late = 0, lat_tsc = 0;
+		uint64_t matched = 0, foreign = 0, late = 0, lat_tsc = 0, forwarded = 0;
 		uint16_t nfree = 0;
 		for (uint16_t i = 0; i < n; i++) {
 			const int owner = response_owner(rx[i]);
@@ -126,7 +126,7 @@ private:
 					foreign++; /* not an answer to this process (or its owner's ring is full) */
 					rx[nfree++] = rx[i];
 				} else {
-					forwarded_++;
+					forwarded++;
 				}
 				continue;
 			}
@@ -156,10 +156,8 @@ private:
 			ThreadCounters::bump(c_.foreign, foreign);
 		if (late)
 			ThreadCounters::bump(c_.late, late);
-		if (forwarded_ != 0) {
-			ThreadCounters::bump(c_.forwarded, forwarded_);
-			forwarded_ = 0;
-		}
+		if (forwarded)
+			ThreadCounters::bump(c_.forwarded, forwarded);
 		return n;
 	}
 
@@ -238,7 +236,6 @@ private:
 	size_t next_server_ = 0;
 	unsigned nthreads_ = 1;
 	rte_ring *own_ = nullptr;   /* answers for this thread received by the others */
-	uint64_t forwarded_ = 0;    /* answers handed to other threads, this burst */
 	uint64_t first_tx_ = 0;     /* TSC of the first request until its thread's first answer */
 };
 
