@@ -12,6 +12,8 @@
 #       traffic as in macswap
 #   hosts: A and B in two network namespaces joined by a veth pair (10.99.0.1/.2),
 #       traffic as in macswap
+#   fastfree: both ports with RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE, 200-byte frames (not
+#       inlined: held until their completion), traffic as in macswap
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/testpmd_common.sh"
 scenario=${1:?usage: testpmd_2proc.sh SCENARIO [huge|nohuge]}
@@ -33,6 +35,7 @@ dev_a=softud0=127.0.0.2 dev_b=softud1=127.0.0.3
 addr_a=127.0.0.2 addr_b=127.0.0.3
 case $scenario in
 multiseg) a_extra=(--tx-offloads=0x8000) ;;
+fastfree) a_extra=(--tx-offloads=0x00010000) b_extra=(--tx-offloads=0x00010000) ;;
 ib) dev_a=$dev_a:ib dev_b=$dev_b:ib addr_a=2 addr_b=3 ;; # LID = low 16 bits of the address
 flowgen) a_extra_peer=";00:01:02:03:04:01@127.0.0.3/$QPN" ;; # testpmd 22.11 flowgen's fixed dst MAC
 hosts) dev_a=softud0=10.99.0.1 dev_b=softud1=10.99.0.2 addr_a=10.99.0.1 addr_b=10.99.0.2 ;;
@@ -52,6 +55,7 @@ b_mode=rxonly a_mode=io
 case $scenario in
 rxonly) ;;
 macswap | hosts) b_mode=macswap; bursts=4 ;;
+fastfree) b_mode=macswap; bursts=4; tp_run A "set txpkts 200" ;;
 mac) b_mode=mac; bursts=4 ;;
 flowgen) a_mode=flowgen ;;
 ib) b_mode=macswap; bursts=4
@@ -105,7 +109,13 @@ case $scenario in
 rxonly)
     expect_eq "A TX-packets" "$a_tx" "$frames"
     expect_eq "B RX-packets" "$b_rx" "$frames" ;;
-macswap | ib | mac | hosts)
+macswap | ib | mac | hosts | fastfree)
+    if [ "$scenario" = fastfree ]; then
+        grep -q "single-segment inline fast-free tx burst" "${TP_LOG[A]}" &&
+            grep -q "single-segment inline fast-free tx burst" "${TP_LOG[B]}" ||
+            fail "the fast-free tx burst was not selected"
+        expect_eq "B RX-bytes (200-byte frames)" "$(tp_stat B RX-bytes)" "$((frames * 200))"
+    fi
     expect_eq "A TX-packets" "$a_tx" "$frames"
     expect_eq "B RX-packets" "$b_rx" "$frames"
     expect_eq "B TX-packets (swapped back)" "$b_tx" "$frames"
