@@ -24,6 +24,8 @@
 #   BENCH_ECHO_PARTS=rtt|stages|mpps|all (default all)
 #   BENCH_ECHO_MAX_WAIT=2  an RTT round counts only if none of its four processes waited for its
 #                          CPU (preempted by other tasks) more than this % of its run
+#   BENCH_ECHO_QUIET=60    before each RTT round, wait up to this many seconds for the CPUs to be
+#                          idle (at least 90 % over a second: other tasks would take ours); 0: no wait
 # Run it in a private network namespace: unshare -n -- bash -c 'ip link set lo up; scripts/bench-echo.sh'
 set -euo pipefail
 RDMAUD_SCRIPT=bench-echo
@@ -32,6 +34,7 @@ rounds=${1:-5}
 secs=${2:-3}
 path=${BENCH_ECHO_PATH:-shm}
 parts=${BENCH_ECHO_PARTS:-all}
+quiet=${BENCH_ECHO_QUIET:-60}
 SR=$RDMAUD_BUILD/lib/softud/softud-run
 ECHO=$RDMAUD_BUILD/app/rdmaud-echo/rdmaud-echo
 PMD=$RDMAUD_BUILD/drivers/librte_net_rdmaud.so
@@ -39,6 +42,7 @@ PMD=$RDMAUD_BUILD/drivers/librte_net_rdmaud.so
 command -v ib_send_lat >/dev/null || die "perftest's ib_send_lat is missing (apt-get install perftest)"
 case "$path" in shm) sropt=() ;; udp) sropt=(--udp) ;; *) die "BENCH_ECHO_PATH must be shm or udp, not '$path'" ;; esac
 [[ "$rounds" =~ ^[1-9][0-9]*$ && "$secs" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS and SECONDS are positive integers"
+[[ "$quiet" =~ ^[0-9]+$ ]] || die "BENCH_ECHO_QUIET must be a whole number of seconds, not '$quiet'"
 # Server on CPU 1, client on CPU 0 (on a one-CPU machine both share CPU 0: say so).
 SCPU=1 CCPU=0
 [ "$(nproc)" -ge 2 ] || { SCPU=0; log "only one CPU: server and client share it (results not comparable)"; }
@@ -106,6 +110,20 @@ wait_pct() {
     awk '{r = $3 - $1; w = $4 - $2; printf "%.2f", (r + w > 0 ? 100 * w / (r + w) : 0)}' "$1" 2>/dev/null || echo 0
 }
 
+# wait_idle: returns once the CPUs were at least 90 % idle over a second (/proc/stat), or
+# after $quiet seconds; prints the seconds waited and the last idle share.
+wait_idle() {
+    local t0=$SECONDS a b idle=0
+    while :; do
+        a=$(awk '/^cpu /{print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+        sleep 1
+        b=$(awk '/^cpu /{print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+        idle=$(echo "$a $b" | awk '{printf "%.0f", ($4 > $2 ? 100 * ($3 - $1) / ($4 - $2) : 0)}')
+        if [ "$idle" -ge 90 ] || [ $((SECONDS - t0)) -ge "$quiet" ]; then break; fi
+    done
+    echo "$((SECONDS - t0)) $idle"
+}
+
 # ib_send_lat once -> "p50_rtt p99_rtt cpu_wait_pct": microseconds (2 x perftest's half
 # round trips), and the larger of the two processes' shares of time spent waiting for their
 # CPU (from their schedstat, sampled while they run).
@@ -124,9 +142,16 @@ run_lat() {
     wait "$cp" || true
     wait "$sp" || true
     check_path ib_send_lat
-    awk -v s=$SIZE -v n=$lat_n '$1 == s && $2 == n {printf "%s %s ", 2 * $5, 2 * $8; found = 1} END {exit !found}' \
-        "$work/lat_c.log" || { cat "$work/lat_c.log" "$work/lat_s.log" >&2; die "ib_send_lat printed no result"; }
     wait # the schedstat watchers end with their processes
+    # No result (it ran out of its 90 s, starved by other tasks, or failed): the round is noted
+    # and left out, its logs shown.
+    if ! awk -v s=$SIZE -v n=$lat_n '$1 == s && $2 == n {printf "%s %s ", 2 * $5, 2 * $8; found = 1} END {exit !found}' \
+        "$work/lat_c.log"; then
+        tail -5 "$work/lat_c.log" "$work/lat_s.log" >&2
+        echo "ib_send_lat printed no result" >>"$work/offpath"
+        echo "nan nan 100"
+        return
+    fi
     awk -v a="$(wait_pct "$work/lat_s.sched")" -v b="$(wait_pct "$work/lat_c.sched")" 'BEGIN {print (a > b ? a : b)}'
 }
 
@@ -180,6 +205,10 @@ if [ "$parts" = all ] || [ "$parts" = rtt ]; then
     : >"$work/rtt.txt"
     for ((r = 1; r <= rounds; r++)); do
         rm -f "$work/offpath"
+        if [ "$quiet" -gt 0 ]; then
+            read -r waited idle < <(wait_idle)
+            log "round $r: waited ${waited}s for idle CPUs (${idle}% idle)"
+        fi
         if ((r % 2)); then
             lat=$(run_lat); e=$(run_echo 1 1 1 "$SCPU" "$CCPU")
         else
@@ -189,6 +218,7 @@ if [ "$parts" = all ] || [ "$parts" = rtt ]; then
             /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin).get("cpu_wait_pct", 0))')
         [ -f "$work/offpath" ] && { tr '\n' ';' <"$work/offpath" >"$work/note.$r"; log "round $r: $(cat "$work/note.$r")"; }
         echo "$r $(cut -d' ' -f1 /proc/loadavg) $lat $swait $e" >>"$work/rtt.txt"
+        log "round $r: ib_send_lat p50 p99 wait% / echo server wait% / echo summary: $(tail -1 "$work/rtt.txt" | cut -d' ' -f3-)"
     done
     /usr/bin/python3 - "$work/rtt.txt" "$cpu_mhz" "$path" <<'PY'
 import json, os, statistics, sys
