@@ -22,9 +22,9 @@ def main():
     ok = True
     s = summary(os.path.join(work, server))
     print("==== rdmaud echo demo: summary ====")
-    total_sent = total_rx = 0
+    total_sent = total_rx = at_stop = 0
     print(f"{'machine':10} {'sent':>10} {'answered':>10} {'lost':>6} {'Mpps':>8} "
-          f"{'p50 us':>8} {'p99 us':>8} {'max us':>8}")
+          f"{'p50 us':>8} {'p99 us':>8} {'max us':>8} {'1st answer ms':>14}")
     for c in clients:
         r = summary(os.path.join(work, c))
         if r is None:
@@ -33,9 +33,10 @@ def main():
             continue
         total_sent += r["sent"]
         total_rx += r["received"]
+        at_stop += r.get("lost_at_stop", 0)
         lat = r["rtt_us"]
         print(f"{c:10} {r['sent']:>10} {r['received']:>10} {r['lost']:>6} {r['mpps']:>8.3f} "
-              f"{lat['p50']:>8.1f} {lat['p99']:>8.1f} {lat['max']:>8.1f}")
+              f"{lat['p50']:>8.1f} {lat['p99']:>8.1f} {lat['max']:>8.1f} {r.get('first_answer_ms', 0):>14.1f}")
         if r["received"] == 0:
             print(f"  {c}: no answers")
             ok = False
@@ -64,6 +65,9 @@ def main():
     print(f"total: {total_sent} requests, {total_rx} answered, {lost} lost, of which {counted} "
           f"counted as drops by the ports (unresolved peers at start-up), "
           f"{max(unaccounted, 0)} unaccounted")
+    if at_stop:
+        print(f"  {at_stop} of the lost requests were still unanswered when their client stopped "
+              f"(the server stopped answering first: gone, or stalled longer than the timeout)")
     if unaccounted > 0:
         ok = False
     print("RESULT: " + ("OK" if ok else "FAILED"))

@@ -58,6 +58,9 @@ const char *usage()
 	       "  --registry H[:P],...   registry memcached servers (default: $HRD_REGISTRY_IP)\n"
 	       "  --ns NAME         registry namespace (default echo)\n"
 	       "  --key-file F      HMAC key the namespace's records are signed with\n"
+	       "server only:\n"
+	       "  --stages          time each step of the loop (rx burst, echo, tx burst, empty poll)\n"
+	       "                    with the TSC and print the average cycles per step at the end\n"
 	       "both:\n"
 	       "  --idle-yield      sched_yield() when a worker has no work (more processes than cores)\n"
 	       "Each worker lcore owns one queue of the port; the main lcore prints statistics.\n";
@@ -74,8 +77,8 @@ int parse_args(int argc, char **argv, Options &opt, std::string &err)
 			err = std::string("invalid ") + std::string(a) + " " + (val ? val : "") + ": " + why;
 			return -EINVAL;
 		};
-		if (a == "--quiet" || a == "--idle-yield") {
-			(a == "--quiet" ? opt.quiet : opt.idle_yield) = true;
+		if (a == "--quiet" || a == "--idle-yield" || a == "--stages") {
+			(a == "--quiet" ? opt.quiet : a == "--stages" ? opt.stages : opt.idle_yield) = true;
 			continue;
 		}
 		if (val == nullptr) {

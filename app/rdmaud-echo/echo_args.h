@@ -39,6 +39,7 @@ struct Options {
 	std::string key_file;                         /* HMAC key of the namespace's records */
 	bool quiet = false;                           /* no per-second lines */
 	bool idle_yield = false;                      /* give the core away when there is no work */
+	bool stages = false;                          /* server: time the loop's steps (TSC) */
 };
 
 /* Parses argv (without EAL's part). Returns 0, or -EINVAL with *err naming the bad option. */

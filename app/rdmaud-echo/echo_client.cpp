@@ -5,6 +5,9 @@
  * message. UD is unreliable: a request unanswered within the timeout is counted
  * lost and its slot reused; an answer arriving after that is counted late.
  * Every request sent ends up received or lost: nothing is left unaccounted.
+ * With several client threads an answer may arrive on another thread's queue (the
+ * port spreads received frames by flow, not by asker): that thread hands it to its
+ * owner through the owner's rte_ring.
  */
 #include <netinet/in.h>
 #include <sched.h>
@@ -12,10 +15,12 @@
 #include <algorithm>
 #include <array>
 
+#include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "echo_args.h"
 #include "echo_port.h"
@@ -39,9 +44,12 @@ class Client {
 public:
 	explicit Client(WorkerCtx &ctx) : ctx_(ctx), c_(*ctx.counters)
 	{
+		if (ctx.fwd != nullptr && !ctx.fwd->empty()) {
+			nthreads_ = static_cast<unsigned>(ctx.fwd->size());
+			own_ = (*ctx.fwd)[ctx.thread];
+		}
 		for (unsigned i = 0; i < ctx.window; i++)
 			free_[nfree_++] = ctx.window - 1 - i;
-		tsc_hz_ = rte_get_tsc_hz();
 		/* Every request of this thread is this frame but for its message and destination. */
 		tmpl_.eth.src_addr = ctx.src;
 		tmpl_.eth.ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
@@ -63,6 +71,7 @@ public:
 		uint64_t scan_every = std::max<uint64_t>(ctx_.timeout_tsc / kScansPerTimeout, 1);
 		uint64_t next_scan = rte_rdtsc() + scan_every;
 		uint64_t drain_deadline = 0;
+		bool drained = false;
 		unsigned idle = 0;
 		for (;;) {
 			/* Idle: nothing arrived and the window is full (or draining). */
@@ -79,15 +88,20 @@ public:
 				send();
 				continue;
 			}
-			/* Stopping: wait for the window to drain, at most one timeout. */
+			/* Stopping: wait for the window to drain, at most one timeout; keep
+			 * receiving for the other threads until they are done too. */
 			if (drain_deadline == 0)
 				drain_deadline = now + ctx_.timeout_tsc;
-			if (nfree_ == ctx_.window)
-				break;
-			if (now >= drain_deadline) {
-				expire(UINT64_MAX); /* everything still out is lost */
-				break;
+			if (!drained && (nfree_ == ctx_.window || now >= drain_deadline)) {
+				/* everything still out is lost, and counted apart: a window lost at the
+				 * end means the server stopped answering (gone or stalled) */
+				if (uint64_t n = expire(UINT64_MAX); n != 0)
+					ThreadCounters::bump(c_.lost_at_stop, n);
+				drained = true;
+				ctx_.draining->fetch_sub(1);
 			}
+			if (drained && (ctx_.draining->load() == 0 || now >= drain_deadline))
+				break;
 		}
 		return 0;
 	}
@@ -95,53 +109,75 @@ public:
 private:
 	uint16_t receive()
 	{
-		rte_mbuf *rx[kBurst];
+		rte_mbuf *rx[2 * kBurst];
 		uint16_t n = rte_eth_rx_burst(ctx_.port, ctx_.queue, rx, kBurst);
+		if (own_ != nullptr) /* answers other threads received for this one */
+			n += static_cast<uint16_t>(
+				rte_ring_sc_dequeue_burst(own_, reinterpret_cast<void **>(rx + n), kBurst, nullptr));
 		if (n == 0)
 			return 0;
 		uint64_t now = rte_rdtsc();
-		uint64_t matched = 0, foreign = 0, late = 0, lat_ns = 0;
+		uint64_t matched = 0, foreign = 0, late = 0, lat_tsc = 0, forwarded = 0;
+		uint16_t nfree = 0;
 		for (uint16_t i = 0; i < n; i++) {
-			const EchoMsg *msg = response(rx[i]);
-			if (msg == nullptr) {
-				foreign++;
+			const int owner = response_owner(rx[i]);
+			if (owner != static_cast<int>(ctx_.thread)) {
+				if (owner < 0 || rte_ring_mp_enqueue((*ctx_.fwd)[owner], rx[i]) != 0) {
+					foreign++; /* not an answer to this process (or its owner's ring is full) */
+					rx[nfree++] = rx[i];
+				} else {
+					forwarded++;
+				}
 				continue;
 			}
+			rx[nfree++] = rx[i];
+			const EchoMsg *msg = &rte_pktmbuf_mtod(rx[i], const EchoFrame *)->msg;
 			uint32_t s = msg->slot;
 			if (s >= ctx_.window || !slots_[s].busy || slots_[s].seq != msg->seq) {
 				late++;
 				continue;
 			}
-			uint64_t ns = (now - slots_[s].tsc) * 1000000000ull / tsc_hz_;
-			ctx_.hist->add(ns);
-			lat_ns += ns;
+			/* TSC cycles: converted once, at the end (no division per answer). */
+			const uint64_t rtt = now - slots_[s].tsc;
+			ctx_.hist->add(rtt);
+			lat_tsc += rtt;
+			if (unlikely(first_tx_ != 0)) { /* the first answer: how long the start-up took */
+				ThreadCounters::bump(c_.first_answer_tsc, now - first_tx_);
+				first_tx_ = 0;
+			}
 			slots_[s].busy = false;
 			free_[nfree_++] = s;
 			matched++;
 		}
-		rte_pktmbuf_free_bulk(rx, n);
+		rte_pktmbuf_free_bulk(rx, nfree);
 		ThreadCounters::bump(c_.rx, matched);
-		ThreadCounters::bump(c_.lat_sum_ns, lat_ns);
+		ThreadCounters::bump(c_.lat_sum_tsc, lat_tsc);
 		if (foreign)
 			ThreadCounters::bump(c_.foreign, foreign);
 		if (late)
 			ThreadCounters::bump(c_.late, late);
+		if (forwarded)
+			ThreadCounters::bump(c_.forwarded, forwarded);
 		return n;
 	}
 
-	const EchoMsg *response(rte_mbuf *m) const
+	/* The thread of this process an echo answer is for, or -1 for any other frame. */
+	int response_owner(const rte_mbuf *m) const
 	{
 		if (rte_pktmbuf_data_len(m) < kMinFrame)
-			return nullptr;
+			return -1;
 		auto *f = rte_pktmbuf_mtod(m, const EchoFrame *);
 		if (f->eth.ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || f->ip.next_proto_id != IPPROTO_UDP ||
-		    f->udp.dst_port != tmpl_.udp.src_port || f->msg.magic != kMagic || f->msg.kind != kResponse ||
-		    f->msg.client != ctx_.client_tag)
-			return nullptr;
-		return &f->msg;
+		    f->msg.magic != kMagic || f->msg.kind != kResponse || (f->msg.client >> 8) != (ctx_.client_tag >> 8))
+			return -1;
+		const unsigned t = f->msg.client & 0xffu;
+		if (t >= nthreads_ || f->udp.dst_port != rte_cpu_to_be_16(static_cast<uint16_t>(kClientPortBase + t)))
+			return -1;
+		return static_cast<int>(t);
 	}
 
-	void expire(uint64_t now)
+	/* Counts as lost (and frees) the requests older than the timeout; all with UINT64_MAX. */
+	uint64_t expire(uint64_t now)
 	{
 		uint64_t lost = 0;
 		for (unsigned s = 0; s < ctx_.window; s++) {
@@ -153,6 +189,7 @@ private:
 		}
 		if (lost)
 			ThreadCounters::bump(c_.lost, lost);
+		return lost;
 	}
 
 	void send()
@@ -164,6 +201,8 @@ private:
 		if (rte_pktmbuf_alloc_bulk(ctx_.pool, tx, k) != 0)
 			return; /* pool momentarily empty: try again next loop */
 		uint64_t now = rte_rdtsc();
+		if (unlikely(seq_ == 0))
+			first_tx_ = now;
 		for (unsigned i = 0; i < k; i++) {
 			uint32_t s = free_[nfree_ - 1 - i];
 			rte_mbuf *m = tx[i];
@@ -194,16 +233,22 @@ private:
 	unsigned nfree_ = 0;
 	uint32_t seq_ = 0;
 	EchoFrame tmpl_{};
-	uint64_t tsc_hz_ = 1;
 	size_t next_server_ = 0;
+	unsigned nthreads_ = 1;
+	rte_ring *own_ = nullptr;   /* answers for this thread received by the others */
+	uint64_t first_tx_ = 0;     /* TSC of the first request until its thread's first answer */
 };
 
 } // namespace
 
 int client_loop(void *arg)
 {
-	Client client(*static_cast<WorkerCtx *>(arg));
-	return client.run();
+	auto *ctx = static_cast<WorkerCtx *>(arg);
+	const SchedMark mark;
+	Client client(*ctx);
+	const int rc = client.run();
+	mark.finish(*ctx->counters);
+	return rc;
 }
 
 } // namespace echo

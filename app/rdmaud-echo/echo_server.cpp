@@ -4,6 +4,7 @@
 #include <sched.h>
 
 #include <rte_byteorder.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
@@ -45,18 +46,39 @@ static inline void make_response(EchoFrame *f)
 	f->msg.counter++;
 }
 
-int server_loop(void *arg)
+/* kStages: read the TSC between the steps (into ctx->stages); otherwise no timing at all. */
+template <bool kStages>
+static int serve(WorkerCtx *ctx)
 {
-	auto *ctx = static_cast<WorkerCtx *>(arg);
 	ThreadCounters &c = *ctx->counters;
 	rte_mbuf *rx[kBurst], *tx[kBurst], *junk[kBurst];
 	unsigned idle = 0;
+	StageCycles st{};
+	uint64_t t0 = 0, t1 = 0, t2 = 0;
 
 	while (!g_stop.load(std::memory_order_relaxed)) {
+		if constexpr (kStages)
+			t0 = rte_rdtsc();
 		uint16_t n = rte_eth_rx_burst(ctx->port, ctx->queue, rx, kBurst);
+		if constexpr (kStages) {
+			t1 = rte_rdtsc();
+			if (n == 0) {
+				st.empty_polls++;
+				st.empty += t1 - t0;
+			} else {
+				st.bursts++;
+				st.frames += n;
+				st.rx += t1 - t0;
+			}
+		}
 		if (n == 0) {
-			if (ctx->idle_yield && ++idle >= kIdlePolls) {
-				sched_yield();
+			if (++idle >= kIdlePolls) {
+				/* Idle for a while: an empty tx burst lets the port reap this queue's
+				 * completions and pass its quiescent point (net_rdmaud's peer-table
+				 * updates wait, up to a second, for every started tx queue to do so). */
+				rte_eth_tx_burst(ctx->port, ctx->queue, tx, 0);
+				if (ctx->idle_yield)
+					sched_yield();
 				idle = 0;
 			}
 			continue;
@@ -77,16 +99,33 @@ int server_loop(void *arg)
 			ThreadCounters::bump(c.foreign, nj);
 		}
 		ThreadCounters::bump(c.rx, nt);
+		if constexpr (kStages) {
+			t2 = rte_rdtsc();
+			st.echo += t2 - t1;
+		}
 		uint16_t sent = 0;
 		for (unsigned tries = 0; sent < nt && tries <= kTxRetries; tries++)
 			sent += rte_eth_tx_burst(ctx->port, ctx->queue, tx + sent, nt - sent);
+		if constexpr (kStages)
+			st.tx += rte_rdtsc() - t2;
 		if (sent < nt) {
 			rte_pktmbuf_free_bulk(tx + sent, nt - sent);
 			ThreadCounters::bump(c.tx_drop, nt - sent);
 		}
 		ThreadCounters::bump(c.tx, sent);
 	}
+	if constexpr (kStages)
+		*ctx->stages = st;
 	return 0;
+}
+
+int server_loop(void *arg)
+{
+	auto *ctx = static_cast<WorkerCtx *>(arg);
+	const SchedMark mark;
+	const int rc = ctx->stages != nullptr ? serve<true>(ctx) : serve<false>(ctx);
+	mark.finish(*ctx->counters);
+	return rc;
 }
 
 } // namespace echo

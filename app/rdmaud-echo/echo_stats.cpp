@@ -2,6 +2,7 @@
 #include "echo_stats.h"
 
 #include <bit>
+#include <cstdio>
 
 namespace echo {
 
@@ -68,6 +69,19 @@ uint64_t Histogram::quantile(double q) const
 		}
 	}
 	return max_;
+}
+
+bool thread_schedstat(uint64_t &run_ns, uint64_t &wait_ns)
+{
+	FILE *f = std::fopen("/proc/thread-self/schedstat", "r");
+	if (f == nullptr)
+		return false;
+	unsigned long long r = 0, w = 0;
+	const bool ok = std::fscanf(f, "%llu %llu", &r, &w) == 2;
+	std::fclose(f);
+	run_ns = r;
+	wait_ns = w;
+	return ok;
 }
 
 } // namespace echo

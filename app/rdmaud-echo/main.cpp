@@ -6,6 +6,7 @@
  * every second and a final summary, including one machine-readable line:
  *   ECHO-SUMMARY {"mode":...}
  */
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +19,8 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "echo_args.h"
 #include "echo_port.h"
@@ -48,16 +51,34 @@ uint64_t total(const std::vector<ThreadCounters> &c, F field)
 	return t;
 }
 
+/* The CPUs an lcore's thread may run on, e.g. "1" or "0-1". */
+std::string cpus_of(unsigned lcore)
+{
+	rte_cpuset_t set = rte_lcore_cpuset(lcore);
+	std::string out;
+	for (unsigned c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &set))
+			continue;
+		unsigned e = c;
+		while (e + 1 < CPU_SETSIZE && CPU_ISSET(e + 1, &set))
+			e++;
+		out += (out.empty() ? "" : ",") + std::to_string(c) + (e > c ? "-" + std::to_string(e) : "");
+		c = e;
+	}
+	return out;
+}
+
 void print_placement(const Port &port, const std::vector<unsigned> &lcores)
 {
 	std::printf("placement: port %u on NUMA node %d, mempool on node %d; workers:", port.id, port.socket,
 		    port.pool->socket_id);
 	for (size_t i = 0; i < lcores.size(); i++) {
 		int s = static_cast<int>(rte_lcore_to_socket_id(lcores[i]));
-		std::printf(" lcore %u (node %d) -> queue %zu%s", lcores[i], s, i,
+		std::printf(" lcore %u (node %d, cpus %s) -> queue %zu%s", lcores[i], s, cpus_of(lcores[i]).c_str(), i,
 			    s != port.socket ? " [REMOTE NODE]" : "");
 	}
-	std::printf("\n");
+	std::printf("; main lcore %u (cpus %s); timestamps: TSC at %.3f MHz\n", rte_get_main_lcore(),
+		    cpus_of(rte_get_main_lcore()).c_str(), static_cast<double>(rte_get_tsc_hz()) / 1e6);
 }
 
 int run(int argc, char **argv)
@@ -106,10 +127,31 @@ int run(int argc, char **argv)
 	print_placement(port, lcores);
 	std::fflush(stdout);
 
+	/* Several client threads: one ring per thread for answers another thread received. */
+	std::vector<rte_ring *> fwd;
+	if (client && lcores.size() > 1) {
+		for (size_t i = 0; i < lcores.size(); i++) {
+			char name[RTE_RING_NAMESIZE];
+			std::snprintf(name, sizeof(name), "echo_fwd_%zu", i);
+			rte_ring *r = rte_ring_create(name, 2 * kMaxWindow, port.socket, RING_F_SC_DEQ);
+			if (r == nullptr) {
+				std::fprintf(stderr, "rdmaud-echo: cannot create ring %s: %s\n", name, rte_strerror(rte_errno));
+				for (rte_ring *q : fwd)
+					rte_ring_free(q);
+				port_close(port);
+				rte_eal_cleanup();
+				return 1;
+			}
+			fwd.push_back(r);
+		}
+	}
+	std::atomic<unsigned> draining{static_cast<unsigned>(lcores.size())};
 	std::vector<ThreadCounters> counters(lcores.size());
+	std::vector<StageCycles> stages(!client && opt.stages ? lcores.size() : 0);
 	std::vector<Histogram> hists(client ? lcores.size() : 0);
 	std::vector<WorkerCtx> ctxs(lcores.size());
 	uint64_t hz = rte_get_tsc_hz();
+	const double us_per_tsc = 1e6 / static_cast<double>(hz); /* RTTs are measured in TSC cycles */
 	for (size_t i = 0; i < lcores.size(); i++) {
 		WorkerCtx &w = ctxs[i];
 		w.port = port.id;
@@ -117,6 +159,8 @@ int run(int argc, char **argv)
 		w.thread = static_cast<unsigned>(i);
 		w.counters = &counters[i];
 		w.idle_yield = opt.idle_yield;
+		if (!stages.empty())
+			w.stages = &stages[i];
 		if (client) {
 			w.pool = port.pool;
 			w.src = port.mac;
@@ -126,6 +170,8 @@ int run(int argc, char **argv)
 			w.client_tag = static_cast<uint16_t>(opt.client_id << 8 | (i & 0xff));
 			w.timeout_tsc = hz / 1000 * opt.timeout_ms;
 			w.hist = &hists[i];
+			w.fwd = &fwd;
+			w.draining = &draining;
 		}
 	}
 
@@ -157,8 +203,8 @@ int run(int argc, char **argv)
 		}
 		if (client) {
 			uint64_t rx = total(counters, [](const ThreadCounters &c) -> const auto & { return c.rx; });
-			uint64_t lat = total(counters, [](const ThreadCounters &c) -> const auto & { return c.lat_sum_ns; });
-			double avg_us = rx > prev_rx ? static_cast<double>(lat - prev_lat) / static_cast<double>(rx - prev_rx) / 1e3 : 0;
+			uint64_t lat = total(counters, [](const ThreadCounters &c) -> const auto & { return c.lat_sum_tsc; });
+			double avg_us = rx > prev_rx ? static_cast<double>(lat - prev_lat) / static_cast<double>(rx - prev_rx) * us_per_tsc : 0;
 			prev_rx = rx;
 			prev_lat = lat;
 			std::printf("[%3us] client %u: %.3f Mpps avg RTT %.1f us%s\n", seconds, opt.client_id, sum, avg_us,
@@ -170,6 +216,12 @@ int run(int argc, char **argv)
 	}
 	g_stop.store(true);
 	rte_eal_mp_wait_lcore();
+	for (rte_ring *r : fwd) { /* answers that came after their thread had finished */
+		void *m = nullptr;
+		while (rte_ring_dequeue(r, &m) == 0)
+			rte_pktmbuf_free(static_cast<rte_mbuf *>(m));
+		rte_ring_free(r);
+	}
 	double elapsed = static_cast<double>(rte_rdtsc() - start) / static_cast<double>(hz);
 
 	auto sum_of = [&](std::atomic<uint64_t> ThreadCounters::*f) {
@@ -181,32 +233,51 @@ int run(int argc, char **argv)
 	uint64_t rx = sum_of(&ThreadCounters::rx), tx = sum_of(&ThreadCounters::tx);
 	uint64_t lost = sum_of(&ThreadCounters::lost), late = sum_of(&ThreadCounters::late);
 	uint64_t tx_drop = sum_of(&ThreadCounters::tx_drop), foreign = sum_of(&ThreadCounters::foreign);
+	uint64_t forwarded = sum_of(&ThreadCounters::forwarded), lost_at_stop = sum_of(&ThreadCounters::lost_at_stop);
+	/* Share of the workers' time they were runnable but another task had their CPU. */
+	const uint64_t run_ns = sum_of(&ThreadCounters::cpu_run_ns), wait_ns = sum_of(&ThreadCounters::cpu_wait_ns);
+	const double cpu_wait_pct =
+		run_ns + wait_ns ? 100.0 * static_cast<double>(wait_ns) / static_cast<double>(run_ns + wait_ns) : 0;
 	rte_eth_stats ps{};
 	rte_eth_stats_get(port.id, &ps);
 
+	uint64_t first_answer = 0; /* the slowest client thread's wait for its first answer, TSC */
+	for (const auto &c : counters)
+		first_answer = std::max<uint64_t>(first_answer, c.first_answer_tsc.load());
+	std::string per_thread; /* Mpps of each thread: answers received (client) or sent (server) */
+	for (const auto &c : counters) {
+		char v[32];
+		std::snprintf(v, sizeof(v), "%s%.4f", per_thread.empty() ? "" : ",",
+			      static_cast<double>((client ? c.rx : c.tx).load()) / elapsed / 1e6);
+		per_thread += v;
+	}
 	std::printf("---- rdmaud-echo %s summary (%.1f s, %zu threads) ----\n", client ? "client" : "server", elapsed,
 		    lcores.size());
-	char json[1024];
+	char json[2048 + RTE_MAX_LCORE * 16];
 	if (client) {
 		Histogram all;
 		for (const auto &h : hists)
 			all.merge(h);
-		double p50 = static_cast<double>(all.quantile(0.5)) / 1e3;
-		double p99 = static_cast<double>(all.quantile(0.99)) / 1e3;
-		double pmax = static_cast<double>(all.max()) / 1e3;
+		double p50 = static_cast<double>(all.quantile(0.5)) * us_per_tsc;
+		double p99 = static_cast<double>(all.quantile(0.99)) * us_per_tsc;
+		double pmax = static_cast<double>(all.max()) * us_per_tsc;
 		uint64_t unaccounted = tx - rx - lost;
-		std::printf("requests sent %lu, answered %lu, lost %lu (late answers %lu), unaccounted %lu\n", tx, rx,
-			    lost, late, unaccounted);
+		std::printf("requests sent %lu, answered %lu, lost %lu (%lu of them at the stop; late answers %lu), "
+			    "unaccounted %lu; answers handed between threads %lu\n", tx, rx, lost, lost_at_stop, late,
+			    unaccounted, forwarded);
+		std::printf("first answer %.1f ms after the first request\n", static_cast<double>(first_answer) * us_per_tsc / 1e3);
 		std::printf("throughput %.3f Mpps; RTT p50 %.1f us, p99 %.1f us, max %.1f us\n",
 			    static_cast<double>(rx) / elapsed / 1e6, p50, p99, pmax);
 		std::snprintf(json, sizeof(json),
 			      "{\"mode\":\"client\",\"client_id\":%u,\"threads\":%zu,\"seconds\":%.2f,\"sent\":%lu,"
-			      "\"received\":%lu,\"lost\":%lu,\"late\":%lu,\"unaccounted\":%lu,\"foreign\":%lu,"
-			      "\"mpps\":%.4f,\"rtt_us\":{\"p50\":%.2f,\"p99\":%.2f,\"max\":%.2f},"
+			      "\"received\":%lu,\"lost\":%lu,\"lost_at_stop\":%lu,\"late\":%lu,\"unaccounted\":%lu,\"foreign\":%lu,\"forwarded\":%lu,"
+			      "\"mpps\":%.4f,\"thread_mpps\":[%s],\"rtt_us\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.2f},\"first_answer_ms\":%.2f,\"cpu_wait_pct\":%.2f,\"tsc_hz\":%lu,"
 			      "\"port\":{\"ipackets\":%lu,\"opackets\":%lu,\"imissed\":%lu,\"ierrors\":%lu,"
 			      "\"oerrors\":%lu,\"rx_nombuf\":%lu}}",
-			      opt.client_id, lcores.size(), elapsed, tx, rx, lost, late, unaccounted, foreign,
-			      static_cast<double>(rx) / elapsed / 1e6, p50, p99, pmax, ps.ipackets, ps.opackets,
+			      opt.client_id, lcores.size(), elapsed, tx, rx, lost, lost_at_stop, late, unaccounted, foreign,
+			      forwarded,
+			      static_cast<double>(rx) / elapsed / 1e6, per_thread.c_str(), p50, p99, pmax,
+			      static_cast<double>(first_answer) * us_per_tsc / 1e3, cpu_wait_pct, hz, ps.ipackets, ps.opackets,
 			      ps.imissed, ps.ierrors, ps.oerrors, ps.rx_nombuf);
 	} else {
 		std::printf("requests received %lu, answered %lu, dropped at tx %lu, foreign frames %lu\n", rx, tx,
@@ -214,11 +285,20 @@ int run(int argc, char **argv)
 		std::printf("throughput %.3f Mpps\n", static_cast<double>(tx) / elapsed / 1e6);
 		std::snprintf(json, sizeof(json),
 			      "{\"mode\":\"server\",\"threads\":%zu,\"seconds\":%.2f,\"received\":%lu,\"answered\":%lu,"
-			      "\"tx_drop\":%lu,\"foreign\":%lu,\"mpps\":%.4f,"
+			      "\"tx_drop\":%lu,\"foreign\":%lu,\"mpps\":%.4f,\"thread_mpps\":[%s],\"cpu_wait_pct\":%.2f,"
 			      "\"port\":{\"ipackets\":%lu,\"opackets\":%lu,\"imissed\":%lu,\"ierrors\":%lu,"
 			      "\"oerrors\":%lu,\"rx_nombuf\":%lu}}",
 			      lcores.size(), elapsed, rx, tx, tx_drop, foreign, static_cast<double>(tx) / elapsed / 1e6,
+			      per_thread.c_str(), cpu_wait_pct,
 			      ps.ipackets, ps.opackets, ps.imissed, ps.ierrors, ps.oerrors, ps.rx_nombuf);
+	}
+	for (size_t i = 0; i < stages.size(); i++) {
+		const StageCycles &t = stages[i];
+		auto per = [](uint64_t cyc, uint64_t n) { return n ? static_cast<double>(cyc) / static_cast<double>(n) : 0.0; };
+		std::printf("STAGES thread %zu: %lu bursts of %.1f frames; TSC cycles per burst: rx burst %.0f, echo %.0f, "
+			    "tx burst %.0f; %lu empty polls of %.0f cycles\n",
+			    i, t.bursts, per(t.frames, t.bursts), per(t.rx, t.bursts), per(t.echo, t.bursts),
+			    per(t.tx, t.bursts), t.empty_polls, per(t.empty, t.empty_polls));
 	}
 	std::printf("ECHO-SUMMARY %s\n", json);
 	std::fflush(stdout);

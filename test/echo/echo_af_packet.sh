@@ -4,6 +4,7 @@
 # namespace this test creates and removes. Checks each client is answered, nothing
 # is lost or unaccounted, and the server answered exactly what the clients sent.
 . "$RDMAUD_TOP/test/integration/lib.sh"
+. "$RDMAUD_TOP/test/echo/echo_lib.sh"
 ECHO=$RDMAUD_BUILD/app/rdmaud-echo/rdmaud-echo
 ns=rdmaud-echo-$$
 pids=()
@@ -33,7 +34,7 @@ run_echo() { # name lcores iface args...
         >"$TEST_TMP/$name.log" 2>&1
 }
 run_echo server 0,1 s --mode server --duration 9 --quiet & pids+=($!)
-sleep 2
+echo_wait_started "$TEST_TMP/server.log"
 run_echo c1 1,0 c1 --mode client --client-id 1 --duration 3 --server "$smac" & pids+=($!)
 run_echo c2 1,0 c2 --mode client --client-id 2 --duration 3 --server "$smac" & pids+=($!)
 for p in "${pids[@]}"; do wait "$p" || { cat "$TEST_TMP"/*.log; fail "an echo process failed"; }; done

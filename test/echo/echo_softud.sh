@@ -4,6 +4,7 @@
 # Checks every client is answered, nothing is lost or unaccounted, and the server
 # answered exactly what the clients sent.
 . "$RDMAUD_TOP/test/integration/lib.sh"
+. "$RDMAUD_TOP/test/echo/echo_lib.sh"
 ECHO=$RDMAUD_BUILD/app/rdmaud-echo/rdmaud-echo
 SOFTUD_RUN=$RDMAUD_BUILD/lib/softud/softud-run
 [ -x "$SOFTUD_RUN" ] || skip "softud is not built"
@@ -27,7 +28,7 @@ run_echo() { # name addr mac peers main-lcore args...
         -- --idle-yield "$@" >"$TEST_TMP/$name.log" 2>&1
 }
 run_echo server $S $SMAC "$C1MAC@$C1/$QPN;$C2MAC@$C2/$QPN" 0 --mode server --duration 8 --quiet & pids+=($!)
-sleep 2
+echo_wait_started "$TEST_TMP/server.log"
 run_echo c1 $C1 $C1MAC "$SMAC@$S/$QPN" 1 --mode client --client-id 1 --duration 3 --server $SMAC & pids+=($!)
 run_echo c2 $C2 $C2MAC "$SMAC@$S/$QPN" 1 --mode client --client-id 2 --duration 3 --server $SMAC & pids+=($!)
 for p in "${pids[@]}"; do rc=0; wait "$p" || rc=$?; [ $rc -eq 0 ] || { cat "$TEST_TMP"/*.log; fail "an echo process (pid $p) failed with status $rc"; }; done
