@@ -86,7 +86,9 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info)
 	info->tx_desc_lim.nb_mtu_seg_max = static_cast<uint16_t>(port.qps[0].max_send_sge);
 	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 	info->tx_queue_offload_capa = 0;
-	info->rx_offload_capa = 0;
+	info->rx_offload_capa = kRxOffloads;
+	info->rx_queue_offload_capa = kRxOffloads;
+	info->flow_type_rss_offloads = kRssFlowTypes;
 	info->default_rxportconf.burst_size = 32;
 	info->default_rxportconf.ring_size = kDefaultDesc;
 	info->default_rxportconf.nb_queues = 1;
@@ -352,6 +354,8 @@ constexpr eth_dev_ops kOps = [] {
 	ops.rx_queue_release = rx_queue_release;
 	ops.tx_queue_setup = tx_queue_setup;
 	ops.tx_queue_release = tx_queue_release;
+	ops.dev_supported_ptypes_get = supported_ptypes_get;
+	ops.dev_ptypes_set = ptypes_set;
 	return ops;
 }();
 

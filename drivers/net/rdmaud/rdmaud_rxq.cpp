@@ -83,7 +83,6 @@ void rxq_drain(RxQueue &q)
 int rx_queue_setup(rte_eth_dev *dev, uint16_t idx, uint16_t desc, unsigned int socket,
 		   const rte_eth_rxconf *conf, rte_mempool *mp)
 {
-	(void)conf;
 	Port &port = *port_of(dev);
 	if (idx >= port.nb_qps)
 		return -EINVAL;
@@ -125,6 +124,7 @@ int rx_queue_setup(rte_eth_dev *dev, uint16_t idx, uint16_t desc, unsigned int s
 	q->port_id = dev->data->port_id;
 	q->queue_id = idx;
 	q->lkeys.init(&port.mrs);
+	rxq_set_offloads(dev, *q, conf != nullptr ? conf->offloads : 0);
 	dev->data->rx_queues[idx] = q;
 	if (nb != static_cast<uint32_t>(desc))
 		RDMAUD_LOG(INFO, "port %u rxq %u: %u descriptors (asked %u; rings are powers of two "

@@ -77,6 +77,10 @@ struct alignas(RTE_CACHE_LINE_SIZE) RxQueue {
 	uint32_t lkey;          /* the rx pool's lkey when one MR covers it, else kNoLkey */
 	uint64_t rearm;         /* data_off, refcnt 1, nb_segs 1, port: one store per mbuf */
 	uintptr_t buf_off;      /* receive address - mbuf address (rx_buf_offset) */
+	/* Software rx offloads, looked at once per burst (rx_offloads): ptype
+	 * layers to parse (rte_net_get_ptype's mask; 0: none) and RSS hash. */
+	uint32_t ptype_layers;
+	bool rss_hash;
 	LkeyCache lkeys;
 	RxCounters c;
 	RxCounters base;        /* at the last stats reset */
@@ -121,6 +125,9 @@ RxBurstFn select_rx_burst(bool fixed_lkey);
  * receive address (GRH in the headroom) is this far from the mbuf. Pools with
  * pinned external buffers have no lkey: rxq_fill refuses them. */
 uintptr_t rx_buf_offset(rte_mempool *mp);
+/* The software rx offloads of pkts[0, n) (rdmaud_offload.cpp): packet type
+ * and RSS hash, as q asks. Out of line, called for bursts of queues with one. */
+void rx_offloads(const RxQueue &q, rte_mbuf **pkts, uint16_t n);
 uint16_t tx_burst_single(void *txq, rte_mbuf **pkts, uint16_t n);
 uint16_t tx_burst_single_inline(void *txq, rte_mbuf **pkts, uint16_t n);
 uint16_t tx_burst_single_ff(void *txq, rte_mbuf **pkts, uint16_t n);
