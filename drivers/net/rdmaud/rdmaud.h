@@ -101,8 +101,10 @@ int txq_start(rte_eth_dev *dev, uint16_t idx);
 void txq_stop(rte_eth_dev *dev, uint16_t idx);
 void txq_set_max_frame(rte_eth_dev *dev, uint32_t frame);
 
+/* Rx offloads: scattered rx (rdmaud_rx_scatter.cpp), software RSS hash (rdmaud_offload.cpp). */
+inline constexpr uint64_t kRxOffloads = RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_RSS_HASH;
+
 /* rdmaud_offload.cpp: software packet types and RSS hash */
-inline constexpr uint64_t kRxOffloads = RTE_ETH_RX_OFFLOAD_RSS_HASH;
 /* The flows flow_hash() tells apart (what rss_hf may select; the hash is the same for any). */
 inline constexpr uint64_t kRssFlowTypes = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP |
 					  RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_NONFRAG_IPV4_OTHER |

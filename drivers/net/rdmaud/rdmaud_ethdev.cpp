@@ -28,9 +28,9 @@ namespace rdmaud {
 
 int create_qps(Port &port, uint16_t n)
 {
-	const QpCaps caps{port.qp_depth, port.qp_depth,
-			  std::min<uint32_t>(kMaxTxSegs, static_cast<uint32_t>(port.dev.attr.max_sge)),
-			  port.cfg.tx_inline};
+	const uint32_t max_sge = static_cast<uint32_t>(port.dev.attr.max_sge);
+	const QpCaps caps{port.qp_depth, port.qp_depth, std::min(kMaxTxSegs, max_sge), port.cfg.tx_inline,
+			  std::min(kMaxRxSegs, max_sge)};
 	for (uint16_t i = port.nb_qps; i < n; i++) {
 		std::string err;
 		if (int rc = create_ud_qp(port.dev, caps, port.qps[i], err); rc != 0) {
@@ -254,10 +254,13 @@ int dev_start(rte_eth_dev *dev)
 	bool inl = false;
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
 		inl = inl || static_cast<TxQueue *>(dev->data->tx_queues[i])->inline_max > 0;
-	bool fixed_lkey = true;
-	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
-		fixed_lkey = fixed_lkey && static_cast<RxQueue *>(dev->data->rx_queues[i])->lkey != kNoLkey;
-	dev->rx_pkt_burst = select_rx_burst(fixed_lkey);
+	bool fixed_lkey = true, scatter = false;
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++) {
+		const auto *q = static_cast<RxQueue *>(dev->data->rx_queues[i]);
+		fixed_lkey = fixed_lkey && q->lkey != kNoLkey;
+		scatter = scatter || q->nseg > 1;
+	}
+	dev->rx_pkt_burst = scatter ? rx_burst_scatter : select_rx_burst(fixed_lkey);
 	dev->tx_pkt_burst = select_tx_burst(multi, inl, fast_free);
 	rte_mb();
 	port.started = true;
@@ -268,8 +271,9 @@ int dev_start(rte_eth_dev *dev)
 		if (int prc = port.registry->publish_local(dev, err); prc != 0)
 			RDMAUD_LOG(ERR, "port %u: not published in the registry: %s", dev->data->port_id, err.c_str());
 	}
-	RDMAUD_LOG(INFO, "port %u started: %u rx / %u tx queues, %s%s%s tx burst", dev->data->port_id,
-		   dev->data->nb_rx_queues, dev->data->nb_tx_queues, multi ? "multi-segment" : "single-segment",
+	RDMAUD_LOG(INFO, "port %u started: %u rx / %u tx queues, %s rx burst, %s%s%s tx burst",
+		   dev->data->port_id, dev->data->nb_rx_queues, dev->data->nb_tx_queues,
+		   scatter ? "scattered" : "single-mbuf", multi ? "multi-segment" : "single-segment",
 		   inl ? " inline" : "", fast_free ? " fast-free" : "");
 	return 0;
 }
@@ -282,9 +286,10 @@ int mtu_set(rte_eth_dev *dev, uint16_t mtu)
 		return -EINVAL;
 	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++) {
 		auto *q = static_cast<RxQueue *>(dev->data->rx_queues[i]);
-		if (q != nullptr && rte_pktmbuf_data_room_size(q->mp) < RTE_PKTMBUF_HEADROOM + frame) {
-			RDMAUD_LOG(ERR, "port %u: MTU %u needs %u-byte frames; rxq %u's mempool %s cannot hold them",
-				   dev->data->port_id, mtu, frame, i, q->mp->name);
+		if (q != nullptr && q->nseg * q->seg_len < frame) {
+			RDMAUD_LOG(ERR, "port %u: MTU %u needs %u-byte frames; rxq %u receives at most %u (%u "
+				   "mbuf(s) of mempool %s): set the queue up again", dev->data->port_id, mtu, frame, i,
+				   q->nseg * q->seg_len, q->nseg, q->mp->name);
 			return -EINVAL;
 		}
 	}
