@@ -161,6 +161,21 @@ size_t RegistryLink::peers() const
 	return dynamic_.size();
 }
 
+std::vector<PeerSpec> RegistryLink::dynamic_locked() const
+{
+	std::vector<PeerSpec> v;
+	v.reserve(dynamic_.size());
+	for (const auto &[key, spec] : dynamic_)
+		v.push_back(spec);
+	return v;
+}
+
+std::vector<PeerSpec> RegistryLink::peer_list() const
+{
+	std::lock_guard<std::mutex> g(mu_);
+	return dynamic_locked();
+}
+
 void RegistryLink::on_resolved(const reg::EndpointRecord &record) noexcept
 {
 	if (record.qpns.empty())
@@ -190,10 +205,7 @@ void RegistryLink::on_expired(const reg::Mac &mac) noexcept
 void RegistryLink::republish() noexcept
 {
 	std::lock_guard<std::mutex> g(mu_);
-	std::vector<PeerSpec> dyn;
-	dyn.reserve(dynamic_.size());
-	for (const auto &[key, spec] : dynamic_)
-		dyn.push_back(spec);
+	const std::vector<PeerSpec> dyn = dynamic_locked();
 	std::string err;
 	if (publish_peer_table(port_, dyn, err) != 0) {
 		failed_publishes_++;
