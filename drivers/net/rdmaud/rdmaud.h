@@ -11,6 +11,8 @@
 #include <memory>
 
 #include <ethdev_driver.h>
+
+struct rte_vdev_device;
 #include <rte_log.h>
 
 #include "rdmaud_devargs.h"
@@ -85,6 +87,10 @@ static inline uint32_t ring_size(uint32_t desc, uint32_t cap)
 
 /* rdmaud_ethdev.cpp */
 int create_qps(Port &port, uint16_t n);
+int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info);
+
+/* rdmaud_mp.cpp: a secondary process attaches to the primary's port (stats and info only). */
+int probe_secondary(rte_vdev_device *vdev);
 
 /* rdmaud_rxq.cpp */
 int rx_queue_setup(rte_eth_dev *dev, uint16_t idx, uint16_t desc, unsigned int socket,

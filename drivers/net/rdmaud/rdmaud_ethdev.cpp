@@ -43,28 +43,6 @@ int create_qps(Port &port, uint16_t n)
 	return 0;
 }
 
-namespace {
-
-void destroy_ah(ibv_ah *ah)
-{
-	ibv_destroy_ah(ah);
-}
-
-int dev_configure(rte_eth_dev *dev)
-{
-	Port &port = *port_of(dev);
-	const uint16_t n = std::max(dev->data->nb_rx_queues, dev->data->nb_tx_queues);
-	if (n > kMaxQueues || n == 0)
-		return -EINVAL;
-	if (int rc = create_qps(port, n); rc != 0)
-		return rc;
-	/* Fewer queues than before: drop the extra QPs (QP 0 names the port and stays). */
-	for (uint16_t i = std::max<uint16_t>(n, 1); i < port.nb_qps; i++)
-		port.qps[i] = UdQp{};
-	port.nb_qps = std::max<uint16_t>(n, 1);
-	return 0;
-}
-
 int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info)
 {
 	Port &port = *port_of(dev);
@@ -95,6 +73,28 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info)
 	info->default_txportconf.burst_size = 32;
 	info->default_txportconf.ring_size = kDefaultDesc;
 	info->default_txportconf.nb_queues = 1;
+	return 0;
+}
+
+namespace {
+
+void destroy_ah(ibv_ah *ah)
+{
+	ibv_destroy_ah(ah);
+}
+
+int dev_configure(rte_eth_dev *dev)
+{
+	Port &port = *port_of(dev);
+	const uint16_t n = std::max(dev->data->nb_rx_queues, dev->data->nb_tx_queues);
+	if (n > kMaxQueues || n == 0)
+		return -EINVAL;
+	if (int rc = create_qps(port, n); rc != 0)
+		return rc;
+	/* Fewer queues than before: drop the extra QPs (QP 0 names the port and stays). */
+	for (uint16_t i = std::max<uint16_t>(n, 1); i < port.nb_qps; i++)
+		port.qps[i] = UdQp{};
+	port.nb_qps = std::max<uint16_t>(n, 1);
 	return 0;
 }
 
@@ -407,10 +407,8 @@ int probe(rte_vdev_device *vdev)
 	const char *name = rte_vdev_device_name(vdev);
 	const char *args = rte_vdev_device_args(vdev);
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		RDMAUD_LOG(ERR, "%s: secondary processes are not supported", name);
-		return -ENOTSUP;
-	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return probe_secondary(vdev); /* rdmaud_mp.cpp */
 
 	DevConfig cfg;
 	std::string err;

@@ -160,9 +160,12 @@ int xstats_reset(rte_eth_dev *dev)
 	return stats_reset(dev);
 }
 
-/* With a registry: its resolver's counters and the number of resolved peers follow. */
+/* With a registry: its resolver's counters and the number of resolved peers follow
+ * (in the primary: the resolver lives in its heap, out of a secondary's reach). */
 static unsigned nb_registry_xstats(const rte_eth_dev *dev)
 {
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return 0;
 	return port_of(const_cast<rte_eth_dev *>(dev))->registry ? registry::kResolverCounterCount + 1 : 0;
 }
 
