@@ -41,14 +41,7 @@ grep -A1 "Rx Offloading Configuration of port 0" "${TP_LOG[B]}" | grep -q "RSS_H
     fail "B's port did not take RTE_ETH_RX_OFFLOAD_RSS_HASH"
 
 # Until A has resolved B (through the registry) its frames are dropped before the wire.
-for i in $(seq 1 20); do
-    tp_run A "start tx_first 1"
-    tp_run A "stop"
-    tp_run A "show port xstats 0"
-    [ "$(tp_stat A registry_peers)" -ge 1 ] && break
-    sleep 0.2
-done
-[ "$(tp_stat A registry_peers)" -ge 1 ] || fail "A did not resolve B through the registry"
+tp_resolve_through_registry A
 
 # round NAME: capture while A sends 2 bursts of 32 to B, which prints every frame.
 round() {

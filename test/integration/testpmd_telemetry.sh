@@ -28,14 +28,7 @@ tp_start A softud0=127.0.0.2 -l 0,1 --main-lcore 0 --no-huge -m 512 \
 tp_run A "set fwd rxonly"
 tp_run B "set fwd rxonly"
 tp_run B "start"
-for i in $(seq 1 20); do
-    tp_run A "start tx_first 1"
-    tp_run A "stop"
-    tp_run A "show port xstats 0"
-    [ "$(tp_stat A registry_peers)" -ge 1 ] && break
-    sleep 0.2
-done
-[ "$(tp_stat A registry_peers)" -ge 1 ] || fail "A did not resolve B through the registry"
+tp_resolve_through_registry A
 tp_run A "start tx_first 4"
 sleep 0.5
 tp_run A "stop"

@@ -29,6 +29,8 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include "checks.h"
+
 namespace {
 
 constexpr uint16_t kDesc = 256;
@@ -37,24 +39,6 @@ constexpr uint16_t kMtu = 4096 - RTE_ETHER_HDR_LEN;       /* softud's port MTU i
 constexpr unsigned kPoolB = kDesc * 5 + 512;             /* five segments per slot, plus frames in flight */
 const rte_ether_addr kMacA{{0x02, 0, 0, 0, 0, 0x6a}};
 const rte_ether_addr kMacB{{0x02, 0, 0, 0, 0, 0x6b}};
-
-int failures = 0;
-
-void check(const char *what, bool ok)
-{
-	std::printf("%s: %s\n", ok ? "ok" : "FAIL", what);
-	failures += ok ? 0 : 1;
-}
-
-void check_eq(const char *what, uint64_t got, uint64_t want)
-{
-	if (got == want) {
-		std::printf("ok: %s = %" PRIu64 "\n", what, got);
-		return;
-	}
-	std::printf("FAIL: %s: got %" PRIu64 ", expected %" PRIu64 "\n", what, got, want);
-	failures++;
-}
 
 uint8_t pattern(uint32_t frame, uint32_t off)
 {
@@ -95,19 +79,8 @@ std::vector<uint32_t> frame_lengths()
 
 int main()
 {
-	const char *pmd = std::getenv("RDMAUD_PMD");
-	if (pmd == nullptr) {
-		std::printf("FAIL: RDMAUD_PMD unset\n");
-		return 2;
-	}
-	std::string prefix = "--file-prefix=rdmaudscatter" + std::to_string(getpid());
-	const char *eal[] = {"test_rx_scatter", "--no-huge", "-m", "256", "--no-pci", "-l", "0", "-d", pmd,
-			     "--no-telemetry", "--log-level=lib.eal:error", "--log-level=pmd.net.rdmaud:info",
-			     prefix.c_str()};
-	if (rte_eal_init(RTE_DIM(eal), const_cast<char **>(eal)) < 0) {
-		std::printf("FAIL: EAL init: %s\n", rte_strerror(rte_errno));
+	if (!init_test_eal("test_rx_scatter", {"--log-level=pmd.net.rdmaud:info"}))
 		return 1;
-	}
 	rte_mempool *pool_a = rte_pktmbuf_pool_create("scatter_a", 2048, 0, 0, RTE_PKTMBUF_HEADROOM + 4096, 0);
 	rte_mempool *pool_b = rte_pktmbuf_pool_create("scatter_b", kPoolB, 0, 0, RTE_PKTMBUF_HEADROOM + kSegRoom, 0);
 	if (pool_a == nullptr || pool_b == nullptr) {
