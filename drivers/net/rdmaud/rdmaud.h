@@ -11,8 +11,6 @@
 #include <memory>
 
 #include <ethdev_driver.h>
-
-struct rte_vdev_device;
 #include <rte_log.h>
 
 #include "rdmaud_devargs.h"
@@ -23,6 +21,8 @@ struct rte_vdev_device;
 #include "rdmaud_verbs.h"
 
 extern int rdmaud_logtype;
+
+struct rte_vdev_device;
 
 #define RDMAUD_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_##level, rdmaud_logtype, "net_rdmaud: %s(): " fmt "\n", __func__, ##__VA_ARGS__)

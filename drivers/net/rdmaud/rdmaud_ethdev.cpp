@@ -43,6 +43,31 @@ int create_qps(Port &port, uint16_t n)
 	return 0;
 }
 
+namespace {
+
+void destroy_ah(ibv_ah *ah)
+{
+	ibv_destroy_ah(ah);
+}
+
+int dev_configure(rte_eth_dev *dev)
+{
+	Port &port = *port_of(dev);
+	const uint16_t n = std::max(dev->data->nb_rx_queues, dev->data->nb_tx_queues);
+	if (n > kMaxQueues || n == 0)
+		return -EINVAL;
+	if (int rc = create_qps(port, n); rc != 0)
+		return rc;
+	/* Fewer queues than before: drop the extra QPs (QP 0 names the port and stays). */
+	for (uint16_t i = std::max<uint16_t>(n, 1); i < port.nb_qps; i++)
+		port.qps[i] = UdQp{};
+	port.nb_qps = std::max<uint16_t>(n, 1);
+	return 0;
+}
+
+} // namespace
+
+/* Also a secondary process's (rdmaud_mp.cpp). */
 int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info)
 {
 	Port &port = *port_of(dev);
@@ -77,26 +102,6 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info)
 }
 
 namespace {
-
-void destroy_ah(ibv_ah *ah)
-{
-	ibv_destroy_ah(ah);
-}
-
-int dev_configure(rte_eth_dev *dev)
-{
-	Port &port = *port_of(dev);
-	const uint16_t n = std::max(dev->data->nb_rx_queues, dev->data->nb_tx_queues);
-	if (n > kMaxQueues || n == 0)
-		return -EINVAL;
-	if (int rc = create_qps(port, n); rc != 0)
-		return rc;
-	/* Fewer queues than before: drop the extra QPs (QP 0 names the port and stays). */
-	for (uint16_t i = std::max<uint16_t>(n, 1); i < port.nb_qps; i++)
-		port.qps[i] = UdQp{};
-	port.nb_qps = std::max<uint16_t>(n, 1);
-	return 0;
-}
 
 /* Link speed in Mb/s from the verbs port's active speed and width. */
 uint32_t link_speed(const ibv_port_attr &pa)
