@@ -215,6 +215,21 @@ tp_memcached_stop() {
     TP_MC_PIDS=""
 }
 
+# tp_resolve_through_registry NAME: NAME (forwarding stopped, its peer the --eth-peer MAC) sends
+# a burst at a time until its registry has resolved that peer (frames to an unresolved MAC are
+# dropped before the wire), at most 20 rounds.
+tp_resolve_through_registry() {
+    local i
+    for i in $(seq 1 20); do
+        tp_run "$1" "start tx_first 1"
+        tp_run "$1" "stop"
+        tp_run "$1" "show port xstats 0"
+        [ "$(tp_stat "$1" registry_peers)" -ge 1 ] && return 0
+        sleep 0.2
+    done
+    fail "$1 did not resolve its peer through the registry"
+}
+
 # ---- two ports, each the other's static peer -----------------------------------
 # tp_static_pair: A on softud0 (127.0.0.2, MAC TP_MAC_A) and B on softud1 (127.0.0.3,
 # TP_MAC_B), each the other's static peer (a process's first QP, its port's queue 0, is

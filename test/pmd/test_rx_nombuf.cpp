@@ -31,6 +31,8 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include "checks.h"
+
 #include "counters.h"
 
 namespace {
@@ -43,24 +45,6 @@ constexpr unsigned kRefillBursts = 32; /* 1024 frames once B lets go */
 constexpr uint32_t kFrameLen = 64;
 const rte_ether_addr kMacA{{0x02, 0, 0, 0, 0, 0x5a}};
 const rte_ether_addr kMacB{{0x02, 0, 0, 0, 0, 0x5b}};
-
-int failures = 0;
-
-void check_eq(const char *what, uint64_t got, uint64_t want)
-{
-	if (got == want) {
-		std::printf("ok: %s = %" PRIu64 "\n", what, got);
-		return;
-	}
-	std::printf("FAIL: %s: got %" PRIu64 ", expected %" PRIu64 "\n", what, got, want);
-	failures++;
-}
-
-void check(const char *what, bool ok)
-{
-	std::printf("%s: %s\n", ok ? "ok" : "FAIL", what);
-	failures += ok ? 0 : 1;
-}
 
 /* A counter of a softud device, from its counter file in SOFTUD_STAT_DIR. */
 uint64_t softud_counter(const char *device, const char *name)
@@ -185,18 +169,8 @@ void check_descriptors(uint16_t port, const char *when)
 
 int main()
 {
-	const char *pmd = std::getenv("RDMAUD_PMD");
-	if (pmd == nullptr) {
-		std::printf("FAIL: RDMAUD_PMD unset\n");
-		return 2;
-	}
-	std::string prefix = "--file-prefix=rdmaudnombuf" + std::to_string(getpid());
-	const char *eal[] = {"test_rx_nombuf", "--no-huge", "-m", "256", "--no-pci", "-l", "0", "-d", pmd,
-			     "--no-telemetry", "--log-level=lib.eal:error", prefix.c_str()};
-	if (rte_eal_init(RTE_DIM(eal), const_cast<char **>(eal)) < 0) {
-		std::printf("FAIL: EAL init: %s\n", rte_strerror(rte_errno));
+	if (!init_test_eal("test_rx_nombuf"))
 		return 1;
-	}
 	rte_mempool *pool_a = rte_pktmbuf_pool_create("nombuf_a", 4096, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	rte_mempool *pool_b = rte_pktmbuf_pool_create("nombuf_b", kDesc + kSpare, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	if (pool_a == nullptr || pool_b == nullptr) {

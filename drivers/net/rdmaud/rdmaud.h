@@ -23,6 +23,8 @@
 
 extern int rdmaud_logtype;
 
+struct rte_vdev_device;
+
 #define RDMAUD_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_##level, rdmaud_logtype, "net_rdmaud: %s(): " fmt "\n", __func__, ##__VA_ARGS__)
 
@@ -60,6 +62,7 @@ struct Port {
 	uint32_t qp_depth = 0;       /* send and receive WRs every QP was created with */
 	rte_ether_addr mac{};
 	bool started = false;
+	uint32_t ptype_layers = 0;   /* packet types to parse (rte_eth_dev_set_ptype_mask); 0: none */
 	std::unique_ptr<RegistryLink> registry; /* null without a registry; stopped first at teardown */
 };
 
@@ -86,6 +89,10 @@ static inline uint32_t ring_size(uint32_t desc, uint32_t cap)
 
 /* rdmaud_ethdev.cpp */
 int create_qps(Port &port, uint16_t n);
+int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info);
+
+/* rdmaud_mp.cpp: a secondary process attaches to the primary's port (stats and info only). */
+int probe_secondary(rte_vdev_device *vdev);
 
 /* rdmaud_rxq.cpp */
 int rx_queue_setup(rte_eth_dev *dev, uint16_t idx, uint16_t desc, unsigned int socket,
@@ -101,6 +108,19 @@ void tx_queue_release(rte_eth_dev *dev, uint16_t idx);
 int txq_start(rte_eth_dev *dev, uint16_t idx);
 void txq_stop(rte_eth_dev *dev, uint16_t idx);
 void txq_set_max_frame(rte_eth_dev *dev, uint32_t frame);
+
+/* Rx offloads: scattered rx (rdmaud_rx_scatter.cpp), software RSS hash (rdmaud_offload.cpp). */
+inline constexpr uint64_t kRxOffloads = RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_RSS_HASH;
+
+/* rdmaud_offload.cpp: software packet types and RSS hash */
+/* The flows flow_hash() tells apart (what rss_hf may select; the hash is the same for any). */
+inline constexpr uint64_t kRssFlowTypes = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP |
+					  RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_NONFRAG_IPV4_OTHER |
+					  RTE_ETH_RSS_L2_PAYLOAD;
+const uint32_t *supported_ptypes_get(rte_eth_dev *dev);
+int ptypes_set(rte_eth_dev *dev, uint32_t ptype_mask);
+/* The queue's software offloads from the port's and the queue's configuration. */
+void rxq_set_offloads(rte_eth_dev *dev, RxQueue &q, uint64_t queue_offloads);
 
 /* rdmaud_stats.cpp */
 int stats_get(rte_eth_dev *dev, rte_eth_stats *stats);

@@ -29,9 +29,9 @@ namespace rdmaud {
 
 QpCaps qp_caps(const Port &port)
 {
-	return QpCaps{port.qp_depth, port.qp_depth,
-		      std::min<uint32_t>(kMaxTxSegs, static_cast<uint32_t>(port.dev.attr.max_sge)),
-		      port.cfg.tx_inline};
+	const uint32_t max_sge = static_cast<uint32_t>(port.dev.attr.max_sge);
+	return QpCaps{port.qp_depth, port.qp_depth, std::min(kMaxTxSegs, max_sge), port.cfg.tx_inline,
+		      std::min(kMaxRxSegs, max_sge)};
 }
 
 int create_qps(Port &port, uint16_t n)
@@ -66,6 +66,9 @@ int dev_configure(rte_eth_dev *dev)
 	return 0;
 }
 
+} // namespace
+
+/* Also a secondary process's (rdmaud_mp.cpp). */
 int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info)
 {
 	Port &port = *port_of(dev);
@@ -87,7 +90,9 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info)
 	info->tx_desc_lim.nb_mtu_seg_max = static_cast<uint16_t>(port.qps[0].max_send_sge);
 	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 	info->tx_queue_offload_capa = 0;
-	info->rx_offload_capa = 0;
+	info->rx_offload_capa = kRxOffloads;
+	info->rx_queue_offload_capa = kRxOffloads;
+	info->flow_type_rss_offloads = kRssFlowTypes;
 	info->default_rxportconf.burst_size = 32;
 	info->default_rxportconf.ring_size = kDefaultDesc;
 	info->default_rxportconf.nb_queues = 1;
@@ -96,6 +101,8 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info)
 	info->default_txportconf.nb_queues = 1;
 	return 0;
 }
+
+namespace {
 
 /* Link speed in Mb/s from the verbs port's active speed and width. */
 uint32_t link_speed(const ibv_port_attr &pa)
@@ -307,10 +314,13 @@ int dev_start(rte_eth_dev *dev)
 	bool inl = false;
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
 		inl = inl || static_cast<TxQueue *>(dev->data->tx_queues[i])->inline_max > 0;
-	bool fixed_lkey = true;
-	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
-		fixed_lkey = fixed_lkey && static_cast<RxQueue *>(dev->data->rx_queues[i])->lkey != kNoLkey;
-	dev->rx_pkt_burst = select_rx_burst(fixed_lkey);
+	bool fixed_lkey = true, scatter = false;
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++) {
+		const auto *q = static_cast<RxQueue *>(dev->data->rx_queues[i]);
+		fixed_lkey = fixed_lkey && q->lkey != kNoLkey;
+		scatter = scatter || q->nseg > 1;
+	}
+	dev->rx_pkt_burst = scatter ? rx_burst_scatter : select_rx_burst(fixed_lkey);
 	dev->tx_pkt_burst = select_tx_burst(multi, inl, fast_free);
 	rte_mb();
 	port.started = true;
@@ -321,8 +331,9 @@ int dev_start(rte_eth_dev *dev)
 		if (int prc = port.registry->publish_local(dev, err); prc != 0)
 			RDMAUD_LOG(ERR, "port %u: not published in the registry: %s", dev->data->port_id, err.c_str());
 	}
-	RDMAUD_LOG(INFO, "port %u started: %u rx / %u tx queues, %s%s%s tx burst", dev->data->port_id,
-		   dev->data->nb_rx_queues, dev->data->nb_tx_queues, multi ? "multi-segment" : "single-segment",
+	RDMAUD_LOG(INFO, "port %u started: %u rx / %u tx queues, %s rx burst, %s%s%s tx burst",
+		   dev->data->port_id, dev->data->nb_rx_queues, dev->data->nb_tx_queues,
+		   scatter ? "scattered" : "single-mbuf", multi ? "multi-segment" : "single-segment",
 		   inl ? " inline" : "", fast_free ? " fast-free" : "");
 	return 0;
 }
@@ -335,9 +346,10 @@ int mtu_set(rte_eth_dev *dev, uint16_t mtu)
 		return -EINVAL;
 	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++) {
 		auto *q = static_cast<RxQueue *>(dev->data->rx_queues[i]);
-		if (q != nullptr && rte_pktmbuf_data_room_size(q->mp) < RTE_PKTMBUF_HEADROOM + frame) {
-			RDMAUD_LOG(ERR, "port %u: MTU %u needs %u-byte frames; rxq %u's mempool %s cannot hold them",
-				   dev->data->port_id, mtu, frame, i, q->mp->name);
+		if (q != nullptr && q->nseg * q->seg_len < frame) {
+			RDMAUD_LOG(ERR, "port %u: MTU %u needs %u-byte frames; rxq %u receives at most %u (%u "
+				   "mbuf(s) of mempool %s): set the queue up again", dev->data->port_id, mtu, frame, i,
+				   q->nseg * q->seg_len, q->nseg, q->mp->name);
 			return -EINVAL;
 		}
 	}
@@ -407,6 +419,8 @@ constexpr eth_dev_ops kOps = [] {
 	ops.rx_queue_release = rx_queue_release;
 	ops.tx_queue_setup = tx_queue_setup;
 	ops.tx_queue_release = tx_queue_release;
+	ops.dev_supported_ptypes_get = supported_ptypes_get;
+	ops.dev_ptypes_set = ptypes_set;
 	return ops;
 }();
 
@@ -454,10 +468,8 @@ int probe(rte_vdev_device *vdev)
 	const char *name = rte_vdev_device_name(vdev);
 	const char *args = rte_vdev_device_args(vdev);
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		RDMAUD_LOG(ERR, "%s: secondary processes are not supported", name);
-		return -ENOTSUP;
-	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return probe_secondary(vdev); /* rdmaud_mp.cpp */
 
 	DevConfig cfg;
 	std::string err;

@@ -163,6 +163,21 @@ size_t RegistryLink::peers() const
 	return dynamic_.size();
 }
 
+std::vector<PeerSpec> RegistryLink::dynamic_locked() const
+{
+	std::vector<PeerSpec> v;
+	v.reserve(dynamic_.size());
+	for (const auto &[key, spec] : dynamic_)
+		v.push_back(spec);
+	return v;
+}
+
+std::vector<PeerSpec> RegistryLink::peer_list() const
+{
+	std::lock_guard<std::mutex> g(mu_);
+	return dynamic_locked();
+}
+
 void RegistryLink::on_resolved(const reg::EndpointRecord &record) noexcept
 {
 	if (record.qpns.empty())
@@ -203,10 +218,7 @@ void RegistryLink::on_pass_end() noexcept
 void RegistryLink::republish() noexcept
 {
 	std::lock_guard<std::mutex> g(mu_);
-	std::vector<PeerSpec> dyn;
-	dyn.reserve(dynamic_.size());
-	for (const auto &[key, spec] : dynamic_)
-		dyn.push_back(spec);
+	const std::vector<PeerSpec> dyn = dynamic_locked();
 	std::string err;
 	table_builds_.fetch_add(1, std::memory_order_relaxed);
 	if (publish_peer_table(port_, dyn, err) != 0) {

@@ -61,6 +61,8 @@ public:
 	const registry::Resolver &resolver() const { return *resolver_; }
 	size_t peers() const;
 	uint64_t table_builds() const { return table_builds_.load(std::memory_order_relaxed); }
+	/* A copy of the resolved peers (telemetry). */
+	std::vector<PeerSpec> peer_list() const;
 
 	/* ResolverSink, from the Resolver thread. */
 	void on_resolved(const registry::EndpointRecord &record) noexcept override;
@@ -71,6 +73,7 @@ public:
 private:
 	explicit RegistryLink(Port &port) : port_(port) {}
 	void republish() noexcept;
+	std::vector<PeerSpec> dynamic_locked() const; /* mu_ held */
 
 	Port &port_;
 	std::unique_ptr<registry::Resolver> resolver_;

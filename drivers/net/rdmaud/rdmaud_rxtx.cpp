@@ -19,6 +19,7 @@
 #include <rte_lcore.h>
 #include <rte_vect.h>
 
+#include "rdmaud_flow.h"
 #include "rdmaud_verbs.h"
 
 namespace rdmaud {
@@ -173,6 +174,9 @@ uint16_t rx_burst_impl(RxQueue &q, rte_mbuf **pkts, uint16_t n)
 	repost(q, static_cast<uint32_t>(k));
 	q.c.packets += out;
 	q.c.bytes += bytes;
+	/* Once per burst: a queue without software offloads pays one test. */
+	if (unlikely((__atomic_load_n(&q.ptype_layers, __ATOMIC_RELAXED) | q.rss_hash) != 0))
+		rx_offloads(q, pkts, out);
 	return out;
 }
 
@@ -269,38 +273,6 @@ void tx_reap_impl(TxQueue &q)
 		std::memset(&q.mbufs[0], 0, (cnt - first) * sizeof(q.mbufs[0]));
 	}
 	q.tail = done;
-}
-
-/*
- * Software RSS: the flow of a frame sent to a multi-queue peer picks the peer's
- * queue, as a NIC's RSS would: IPv4 addresses, plus the TCP/UDP ports of an
- * unfragmented packet; any other frame by its source MAC. CRC32-C instructions,
- * and only for peers with several queues.
- */
-inline uint32_t flow_hash(const rte_mbuf *m, const rte_ether_hdr *eh)
-{
-	constexpr uint32_t kSeed = 0x9e3779b9; /* any constant: both ends need not agree */
-	if (eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
-	    m->data_len >= sizeof(*eh) + sizeof(rte_ipv4_hdr)) {
-		const auto *ip = reinterpret_cast<const uint8_t *>(eh + 1);
-		const auto *hdr = reinterpret_cast<const rte_ipv4_hdr *>(ip);
-		uint64_t addrs;
-		std::memcpy(&addrs, &hdr->src_addr, sizeof(addrs)); /* src and dst are adjacent */
-		uint32_t h = rte_hash_crc_8byte(addrs, kSeed);
-		const uint32_t ihl = (hdr->version_ihl & RTE_IPV4_HDR_IHL_MASK) * RTE_IPV4_IHL_MULTIPLIER;
-		const bool first_fragment_only =
-			(hdr->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) == 0;
-		if ((hdr->next_proto_id == IPPROTO_UDP || hdr->next_proto_id == IPPROTO_TCP) && first_fragment_only &&
-		    m->data_len >= sizeof(*eh) + ihl + sizeof(uint32_t)) {
-			uint32_t ports;
-			std::memcpy(&ports, ip + ihl, sizeof(ports));
-			h = rte_hash_crc_4byte(ports, h);
-		}
-		return h;
-	}
-	uint64_t src = 0;
-	std::memcpy(&src, eh->src_addr.addr_bytes, RTE_ETHER_ADDR_LEN);
-	return rte_hash_crc_8byte(src, kSeed);
 }
 
 /* lkeys of every segment of m into out; false if one has none. */

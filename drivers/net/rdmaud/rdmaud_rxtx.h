@@ -21,6 +21,9 @@ class RegistryLink;
 
 /* Segments per transmitted frame (SGEs per send WR): testpmd's --txpkts allows 8. */
 inline constexpr uint32_t kMaxTxSegs = 8;
+/* Segments per received frame (SGEs per RECV) with RTE_ETH_RX_OFFLOAD_SCATTER: a
+ * 4096-byte frame in mbufs of testpmd's smallest useful data room (512 + headroom). */
+inline constexpr uint32_t kMaxRxSegs = 8;
 /* Completions polled per call: one rx burst of testpmd's maximum useful size. */
 inline constexpr uint16_t kMaxRxBurst = 64;
 /* Frames looked at per tx burst: bounds the on-stack arrays; the app re-offers the rest. */
@@ -67,18 +70,24 @@ struct alignas(RTE_CACHE_LINE_SIZE) RxQueue {
 	ibv_cq *cq;
 	ibv_qp *qp;
 	rte_mempool *mp;
-	rte_mbuf **mbufs;       /* [nb_desc] buffer posted in each slot */
+	rte_mbuf **mbufs;       /* [nb_desc * nseg] buffers posted in each slot */
 	ibv_recv_wr *wrs;       /* [nb_desc] circularly linked */
-	ibv_sge *sges;          /* [nb_desc] */
+	ibv_sge *sges;          /* [nb_desc * nseg] */
 	uint64_t cons;          /* sequence of the oldest posted slot */
 	uint32_t mask;
 	uint32_t nb_desc;
 	uint16_t port_id;
 	uint16_t queue_id;
-	uint32_t sge_len;       /* GRH + data room of the pool's mbufs */
+	uint32_t sge_len;       /* GRH + data room of the pool's mbufs (a slot's first SGE) */
+	uint32_t nseg;          /* SGEs (mbufs) per slot: 1, or more with scattered rx */
+	uint32_t seg_len;       /* bytes of each later SGE (the data room after the headroom) */
 	uint32_t lkey;          /* the rx pool's lkey when one MR covers it, else kNoLkey */
 	uint64_t rearm;         /* data_off, refcnt 1, nb_segs 1, port: one store per mbuf */
 	uintptr_t buf_off;      /* receive address - mbuf address (rx_buf_offset) */
+	/* Software rx offloads, looked at once per burst (rx_offloads): ptype
+	 * layers to parse (rte_net_get_ptype's mask; 0: none) and RSS hash. */
+	uint32_t ptype_layers;
+	bool rss_hash;
 	LkeyCache lkeys;
 	RxCounters c;
 	RxCounters base;        /* at the last stats reset */
@@ -119,10 +128,15 @@ uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t n);
 uint16_t rx_burst_fixed_lkey(void *rxq, rte_mbuf **pkts, uint16_t n); /* every queue has one rx lkey */
 using RxBurstFn = uint16_t (*)(void *, rte_mbuf **, uint16_t);
 RxBurstFn select_rx_burst(bool fixed_lkey);
+/* Scattered rx (rdmaud_rx_scatter.cpp): a frame spans up to nseg mbufs of its slot. */
+uint16_t rx_burst_scatter(void *rxq, rte_mbuf **pkts, uint16_t n);
 /* A pool's buffer follows its mbuf and private area (rte_mbuf_buf_addr), so the
  * receive address (GRH in the headroom) is this far from the mbuf. Pools with
  * pinned external buffers have no lkey: rxq_fill refuses them. */
 uintptr_t rx_buf_offset(rte_mempool *mp);
+/* The software rx offloads of pkts[0, n) (rdmaud_offload.cpp): packet type
+ * and RSS hash, as q asks. Out of line, called for bursts of queues with one. */
+void rx_offloads(const RxQueue &q, rte_mbuf **pkts, uint16_t n);
 uint16_t tx_burst_single(void *txq, rte_mbuf **pkts, uint16_t n);
 uint16_t tx_burst_single_inline(void *txq, rte_mbuf **pkts, uint16_t n);
 uint16_t tx_burst_single_ff(void *txq, rte_mbuf **pkts, uint16_t n);
@@ -133,8 +147,9 @@ using TxBurstFn = uint16_t (*)(void *, rte_mbuf **, uint16_t);
 TxBurstFn select_tx_burst(bool multi_seg, bool use_inline, bool fast_free);
 
 /* Allocate a queue with its prebuilt WR ring on NUMA node socket (fields
- * other than the rings are the caller's); nullptr when out of memory. */
-RxQueue *rxq_alloc(uint32_t nb_desc, uint32_t sge_len, int socket);
+ * other than the rings are the caller's); nullptr when out of memory. A slot
+ * has nseg SGEs: sge_len bytes (GRH included), then seg_len bytes each. */
+RxQueue *rxq_alloc(uint32_t nb_desc, uint32_t sge_len, int socket, uint32_t nseg = 1, uint32_t seg_len = 0);
 TxQueue *txq_alloc(uint32_t nb_desc, uint32_t max_segs, int socket);
 /* Fill every slot with an mbuf of q.mp and post them all with one call. 0 or -errno. */
 int rxq_fill(RxQueue &q);

@@ -170,8 +170,11 @@ static constexpr const char *kRegistryGauges[] = {
 };
 static constexpr unsigned kNbRegistryXstats = registry::kResolverCounterCount + RTE_DIM(kRegistryGauges);
 
+/* In the primary only: the resolver lives in its heap, out of a secondary's reach. */
 static unsigned nb_registry_xstats(const rte_eth_dev *dev)
 {
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return 0;
 	return port_of(const_cast<rte_eth_dev *>(dev))->registry ? kNbRegistryXstats : 0;
 }
 

@@ -212,7 +212,7 @@ int create_ud_qp(Device &dev, const QpCaps &caps, UdQp &out, std::string &err)
 	ia.cap.max_send_wr = caps.send_wr;
 	ia.cap.max_recv_wr = caps.recv_wr;
 	ia.cap.max_send_sge = caps.send_sge;
-	ia.cap.max_recv_sge = 1;
+	ia.cap.max_recv_sge = caps.recv_sge;
 	ia.cap.max_inline_data = caps.inline_data;
 	out.qp.reset(ibv_create_qp(dev.pd.get(), &ia));
 	if (!out.qp && errno == EINVAL && caps.inline_data > 0) {
@@ -232,6 +232,7 @@ int create_ud_qp(Device &dev, const QpCaps &caps, UdQp &out, std::string &err)
 	out.max_send_wr = ia.cap.max_send_wr;
 	out.max_recv_wr = ia.cap.max_recv_wr;
 	out.max_send_sge = ia.cap.max_send_sge;
+	out.max_recv_sge = ia.cap.max_recv_sge;
 	out.max_inline = ia.cap.max_inline_data;
 	return 0;
 }

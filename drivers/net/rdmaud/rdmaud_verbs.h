@@ -96,6 +96,7 @@ struct UdQp {
 	uint32_t max_send_wr = 0;
 	uint32_t max_recv_wr = 0;
 	uint32_t max_send_sge = 0;
+	uint32_t max_recv_sge = 0;   /* SGEs per RECV: segments of a scattered frame */
 	uint32_t max_inline = 0;
 	/* Health check (control thread, while started): error completions of the queue pair
 	 * seen so far, and whether its error state was reported since the last start. */
@@ -113,6 +114,7 @@ struct QpCaps {
 	uint32_t recv_wr;
 	uint32_t send_sge;
 	uint32_t inline_data;
+	uint32_t recv_sge;
 };
 
 /* Create a UD QP (RESET state) with its CQs. Returns 0 or -errno. */

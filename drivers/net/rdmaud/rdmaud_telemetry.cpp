@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * net_rdmaud telemetry: /rdmaud/registry,<port> — the port's address resolution
+ * as DPDK telemetry sees it (dpdk-telemetry.py, or the telemetry socket). The
+ * port's xstats need nothing here: ethdev's /ethdev/xstats,<port> reads them
+ * through xstats_get.
+ *
+ * Answer (a flat dict, as DPDK 22.11 telemetry nests arrays only): port, mac,
+ * registry ("" without one), namespace, name, static_peers (devargs peers),
+ * peers (resolved through the registry), peer_macs (array: "MAC qpn,qpn,...")
+ * and every resolver counter by its name (requests, resolved, failures, ...).
+ * The callback runs on the telemetry thread of the primary process; it reads the
+ * resolved peers under the registry link's lock and the counters atomically.
+ */
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <rte_telemetry.h>
+
+#include "rdmaud.h"
+
+namespace rdmaud {
+namespace {
+
+int registry_cmd(const char *cmd, const char *params, rte_tel_data *d)
+{
+	(void)cmd;
+	if (params == nullptr || *params == '\0')
+		return -EINVAL;
+	char *end = nullptr;
+	const unsigned long id = std::strtoul(params, &end, 10);
+	if (*end != '\0' || id >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port(static_cast<uint16_t>(id)))
+		return -EINVAL;
+	rte_eth_dev *dev = &rte_eth_devices[id];
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY || dev->device == nullptr || dev->device->driver == nullptr ||
+	    std::string(dev->device->driver->name) != kDriverName || dev->data->dev_private == nullptr)
+		return -EINVAL; /* not ours, or its state lives in another process */
+	const Port &port = *port_of(dev);
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+	rte_ether_format_addr(mac, sizeof(mac), &port.mac);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "port", id);
+	rte_tel_data_add_dict_string(d, "mac", mac);
+	rte_tel_data_add_dict_string(d, "registry", port.registry ? port.cfg.registry.c_str() : "");
+	rte_tel_data_add_dict_string(d, "namespace", port.registry ? port.cfg.registry_ns.c_str() : "");
+	rte_tel_data_add_dict_string(d, "name", port.cfg.registry_name.c_str());
+	rte_tel_data_add_dict_u64(d, "static_peers", port.cfg.peers.size());
+	if (!port.registry) {
+		rte_tel_data_add_dict_u64(d, "peers", 0);
+		return 0;
+	}
+	const RegistryLink &link = *port.registry;
+	const std::vector<PeerSpec> peers = link.peer_list();
+	rte_tel_data_add_dict_u64(d, "peers", peers.size());
+	rte_tel_data *list = rte_tel_data_alloc();
+	if (list == nullptr)
+		return -ENOMEM;
+	rte_tel_data_start_array(list, RTE_TEL_STRING_VAL);
+	for (const PeerSpec &p : peers) {
+		char m[RTE_ETHER_ADDR_FMT_SIZE];
+		rte_ether_format_addr(m, sizeof(m), &p.mac);
+		std::string s = m;
+		for (size_t i = 0; i < p.queue_qpns.size(); i++) {
+			char q[16];
+			std::snprintf(q, sizeof(q), "%s0x%x", i == 0 ? " " : ",", p.queue_qpns[i]);
+			s += q;
+		}
+		if (s.size() >= RTE_TEL_MAX_STRING_LEN)
+			s.resize(RTE_TEL_MAX_STRING_LEN - 1);
+		if (rte_tel_data_add_array_string(list, s.c_str()) != 0)
+			break; /* RTE_TEL_MAX_ARRAY_ENTRIES: the count above is complete */
+	}
+	rte_tel_data_add_dict_container(d, "peer_macs", list, 0);
+	for (size_t i = 0; i < registry::kResolverCounterCount; i++)
+		rte_tel_data_add_dict_u64(d, registry::kResolverCounterNames[i],
+					  link.resolver().get(static_cast<registry::ResolverCounter>(i)));
+	return 0;
+}
+
+} // namespace
+} // namespace rdmaud
+
+RTE_INIT(rdmaud_telemetry_init)
+{
+	rte_telemetry_register_cmd("/rdmaud/registry", rdmaud::registry_cmd,
+				   "net_rdmaud port's address resolution: registry, resolved peers, resolver "
+				   "counters. Parameters: int port_id");
+}
