@@ -8,14 +8,14 @@ SOFTUD_RUN=${SOFTUD_RUN:-$RDMAUD_BUILD/lib/softud/softud-run}
 softud_env() { # DEVSPEC -> prints a command prefix ("none": no softud)
     local devspec=$1
     if [ "$devspec" = none ]; then
-        echo "env"
+        echo "$SAN_ENV"
     elif [ -x "$SOFTUD_RUN" ]; then
         local d out=("$SOFTUD_RUN")
         IFS=',' read -ra d <<<"$devspec"
         for x in "${d[@]}"; do out+=(--dev "$x"); done
         echo "${out[@]} --"
     else
-        echo "env LD_LIBRARY_PATH=$RDMAUD_BUILD/lib/softud SOFTUD_DEVICES=$devspec"
+        echo "$SAN_ENV LD_LIBRARY_PATH=$RDMAUD_BUILD/lib/softud SOFTUD_DEVICES=$devspec"
     fi
 }
 
