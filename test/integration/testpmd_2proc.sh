@@ -12,6 +12,8 @@
 #       traffic as in macswap
 #   hosts: A and B in two network namespaces joined by a veth pair (10.99.0.1/.2),
 #       traffic as in macswap
+#   stall: txonly while B's process is stopped twice for 0.4 s: B's shared-memory ring
+#       overflows and the frames A's device then drops are counted by B's (drop_overflow)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/testpmd_common.sh"
 scenario=${1:?usage: testpmd_2proc.sh SCENARIO [huge|nohuge]}
@@ -58,7 +60,7 @@ ib) b_mode=macswap; bursts=4
     grep -q "InfiniBand lid 0x2, qpn" "${TP_LOG[A]}" && grep -q "InfiniBand lid 0x3, qpn" "${TP_LOG[B]}" ||
         fail "ports are not on InfiniBand LID routing" ;;
 io) b_mode=io; bursts=4 ;;
-txonly) a_mode=txonly ;;
+txonly | stall) a_mode=txonly ;;
 bcast) tp_run A "set eth-peer 0 ff:ff:ff:ff:ff:ff" ;;
 multiseg) tp_run A "set txpkts 64,100,36" ;;
 oversize) tp_run A "set txpkts 1600" ;;
@@ -70,6 +72,11 @@ tp_run A "set fwd $a_mode"
 if [ "$a_mode" = txonly ] || [ "$a_mode" = flowgen ]; then
     tp_run A "start"
     sleep 3
+    if [ "$scenario" = stall ]; then
+        tp_pause B 0.4
+        sleep 0.3
+        tp_pause B 0.4
+    fi
 else
     tp_run A "start tx_first $bursts"
     sleep 2
@@ -85,6 +92,7 @@ b_nombuf=$(tp_stat B RX-nombuf)
 sd_a_tx=$(softud_counter softud0 tx_packets)
 sd_b_rx=$(softud_counter softud1 rx_packets)
 sd_b_norecv=$(softud_counter softud1 drop_no_recv)
+sd_b_overflow=$(softud_counter softud1 drop_overflow) # shared-memory ring full past the pause
 sd_a_calls=$(softud_counter softud0 post_send_calls)
 sd_a_wrs=$(softud_counter softud0 post_send_wrs)
 sd_a_sig=$(softud_counter softud0 signaled_wrs)
@@ -117,12 +125,14 @@ io)
     expect_eq "B RX-packets" "$b_rx" "$frames"
     expect_eq "B TX-packets" "$b_tx" "0"
     expect_eq "B tx_drop_unknown_mac (B's own MAC is no peer)" "$(tp_stat B tx_drop_unknown_mac)" "$frames" ;;
-txonly | flowgen)
+txonly | flowgen | stall)
     [ "$a_tx" -gt 1000 ] || fail "$scenario sent only $a_tx frames"
+    [ "$scenario" != stall ] || [ "$sd_b_overflow" -gt 0 ] || fail "B's stalls overflowed nothing"
     # Conservation: what softud sent arrived at B, or B's device counted it (no receive posted).
-    lost=$((sd_a_tx - sd_b_rx - sd_b_norecv))
+    lost=$((sd_a_tx - sd_b_rx - sd_b_norecv - sd_b_overflow))
     kdrops=$(ip netns exec "$TP_NETNS" awk '/^Udp: [0-9]/{print $6}' /proc/net/snmp)
-    echo "A sent $sd_a_tx, B delivered $sd_b_rx + no-recv drops $sd_b_norecv; kernel UDP rcvbuf drops $kdrops"
+    echo "A sent $sd_a_tx, B delivered $sd_b_rx + no-recv drops $sd_b_norecv + ring-overflow drops" \
+         "$sd_b_overflow; kernel UDP rcvbuf drops $kdrops"
     [ "$lost" -le "$kdrops" ] || fail "$lost frames unaccounted for (kernel dropped $kdrops)"
     expect_eq "B rx_drop_nombuf" "$(tp_stat B rx_drop_nombuf)" "$b_nombuf" ;;
 bcast)

@@ -151,6 +151,16 @@ tp_stat() {
     echo "${v:-0}"
 }
 
+# tp_pause NAME SECONDS: stop the testpmd process for SECONDS (a receiver that falls behind).
+tp_pause() {
+    local pid
+    pid=$(pgrep -P "${TP_PID[$1]}") || fail "$1: no process under ${TP_PID[$1]}"
+    [ "$(cat "/proc/$pid/comm")" = dpdk-testpmd ] || fail "$1: $pid is $(cat "/proc/$pid/comm"), not testpmd"
+    kill -STOP "$pid"
+    sleep "$2"
+    kill -CONT "$pid"
+}
+
 # tp_snapshot NAME: print port stats and xstats into the log (tp_stat reads the last ones).
 tp_snapshot() {
     tp_run "$1" "show port stats 0"
