@@ -27,8 +27,10 @@ if [ $sanitize -eq 1 ]; then
     "$RDMAUD_TOP/scripts/setup.sh" --no-build
     build=${RDMAUD_BUILD_SAN:-$RDMAUD_TOP/build-asan}
     if [ ! -f "$build/build.ninja" ]; then
+        # -O1: what the sanitizers recommend (exact stacks), and it compiles in half the time
+        # of -O2 (instrumentation makes the optimizer's work much larger).
         meson setup "$build" "$RDMAUD_TOP" -Ddpdk_sdk="$RDMAUD_BUILD/dpdk-sdk" \
-            -Db_sanitize=address,undefined
+            -Db_sanitize=address,undefined -Doptimization=1
     fi
     ninja -C "$build"
     # Instrumented code runs 2-3x slower: the same tests get proportionally more time.
