@@ -19,20 +19,13 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_common.h"
 #include "rdmaud_devargs.h"
 #include "resolver.h"
 
 using namespace rdmaud;
 
 namespace {
-
-/* A property failed: name it, then abort so libFuzzer keeps the input. */
-[[noreturn]] void violated(const char *what, int line)
-{
-	std::fprintf(stderr, "%s:%d: property violated: %s\n", __FILE__, line, what);
-	std::abort();
-}
-#define require(cond) ((cond) ? (void)0 : violated(#cond, __LINE__))
 
 bool unicast_nonzero(const rte_ether_addr &m)
 {
@@ -111,23 +104,32 @@ bool same_peers(const std::vector<PeerSpec> &a, const std::vector<PeerSpec> &b)
 	return true;
 }
 
+/* A parser's verdict: 0, or -EINVAL with a message. Returns whether it accepted. */
+bool accepted(int rc, const std::string &err)
+{
+	require(rc == 0 || rc == -EINVAL);
+	require(rc == 0 || !err.empty());
+	return rc == 0;
+}
+
+/* An accepted peers table printed back in canonical form parses to the same table. */
+void check_reparse(const std::vector<PeerSpec> &peers)
+{
+	std::vector<PeerSpec> again;
+	std::string err;
+	require(parse_peers(format_peers(peers).c_str(), again, err) == 0);
+	require(same_peers(peers, again));
+}
+
 void fuzz_devargs(const std::string &text)
 {
 	DevConfig cfg;
 	std::string err;
-	const int rc = parse_devargs(text.c_str(), cfg, err);
-	require(rc == 0 || rc == -EINVAL);
-	if (rc != 0) {
-		require(!err.empty());
+	if (!accepted(parse_devargs(text.c_str(), cfg, err), err))
 		return;
-	}
 	check_config(cfg);
-	if (!cfg.peers.empty()) {
-		std::vector<PeerSpec> again;
-		std::string e2;
-		require(parse_peers(format_peers(cfg.peers).c_str(), again, e2) == 0);
-		require(same_peers(cfg.peers, again));
-	}
+	if (!cfg.peers.empty())
+		check_reparse(cfg.peers);
 }
 
 } // namespace
@@ -153,18 +155,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1: {
 		std::vector<PeerSpec> peers;
 		std::string err;
-		const int rc = parse_peers(cstr.c_str(), peers, err);
-		require(rc == 0 || rc == -EINVAL);
-		if (rc != 0) {
-			require(!err.empty());
+		if (!accepted(parse_peers(cstr.c_str(), peers, err), err))
 			break;
-		}
 		require(!peers.empty() && peers.size() <= kMaxStaticPeers);
 		for (const PeerSpec &p : peers)
 			check_peer(p);
-		std::vector<PeerSpec> again;
-		require(parse_peers(format_peers(peers).c_str(), again, err) == 0);
-		require(same_peers(peers, again));
+		check_reparse(peers);
 		break;
 	}
 	case 2: {
@@ -173,9 +169,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		std::string err;
 		const int rc = parse_devargs("name=n", cfg, err);
 		unsetenv(kEnvRegistry);
-		require(rc == 0 || rc == -EINVAL);
-		require(rc != 0 || (cfg.registry_on && cfg.registry == cstr && cfg.registry_name == "n"));
-		require(rc == 0 || !err.empty());
+		if (accepted(rc, err))
+			require(cfg.registry_on && cfg.registry == cstr && cfg.registry_name == "n");
 		break;
 	}
 	case 3: {

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_common.h"
 #include "members.h"
 #include "record.h"
 
@@ -31,14 +32,6 @@ namespace {
 constexpr uint8_t kSign = 0x01;
 constexpr std::string_view kNs = "fuzz";
 constexpr std::string_view kDomain = "rdmaud-registry-record-v1";
-
-/* A property failed: name it, then abort so libFuzzer keeps the input. */
-[[noreturn]] void violated(const char *what, int line)
-{
-    std::fprintf(stderr, "%s:%d: property violated: %s\n", __FILE__, line, what);
-    std::abort();
-}
-#define require(cond) ((cond) ? (void)0 : violated(#cond, __LINE__))
 
 // The tag as the design document specifies it: HMAC-SHA256(key, domain | len(ns) | ns | body).
 void sign(std::vector<uint8_t>& d, const HmacKey& key)

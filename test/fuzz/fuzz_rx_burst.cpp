@@ -33,20 +33,13 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "fuzz_common.h"
 #include "rdmaud_rxtx.h"
 #include "rdmaud_verbs.h"
 
 using namespace rdmaud;
 
 namespace {
-
-/* A property failed: name it, then abort so libFuzzer keeps the input. */
-[[noreturn]] void violated(const char *what, int line)
-{
-	std::fprintf(stderr, "%s:%d: property violated: %s\n", __FILE__, line, what);
-	std::abort();
-}
-#define require(cond) ((cond) ? (void)0 : violated(#cond, __LINE__))
 
 constexpr unsigned kPoolSize = 1024;
 constexpr unsigned kMaxHeld = 384;  /* the "application" frees what it holds beyond this */
