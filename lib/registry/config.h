@@ -35,11 +35,9 @@ struct RegistryConfig {
     // A dead server must cost the control thread at most this per attempt.
     std::chrono::milliseconds connect_timeout{150};
     std::chrono::milliseconds io_timeout{150};
-    // After this many consecutive failures a server leaves the ketama ring ...
-    uint32_t failure_limit = 2;
-    // ... and is tried again after this long (libmemcached's granularity is one second). With a
-    // single server there is no ring to leave: it is retried at the next second tick.
-    std::chrono::seconds retry_timeout{1};
+    // With several servers (mirrors), one that failed is left alone for this long while another
+    // answers; a lone server, or every server once all have failed, is asked on every call.
+    std::chrono::milliseconds retry_timeout{1000};
     // Bound on gets+cas rounds of one membership update before giving up with Errc::conflict.
     uint32_t cas_retries = 64;
 };

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-// The memcached side of the registry: server list and behaviours (ketama distribution, auto-eject
-// of failed servers, short timeouts), records and name keys with set/get/mget, and the
-// membership set with gets + cas. Design: doc/design/registry.md.
+// The memcached side of the registry: servers as mirrors (one memcached_st each, short timeouts,
+// a failed one rested while another answers), records and name keys with set/get/mget merged
+// over the mirrors, and the membership set with gets + cas on each. Design:
+// doc/design/registry.md.
 #include "registry.h"
 
 #include <libmemcached/memcached.h>
@@ -69,6 +70,30 @@ uint64_t unix_ms() noexcept {
                                      .count());
 }
 
+// One registry server. Each has its own single-server memcached_st: libmemcached's multi-server
+// mode distributes keys (each record on one server), and a fresh client only moves a dead
+// server's keys elsewhere after failing on it twice, retry_timeout apart.
+struct Registry::Mirror {
+    Server server;
+    std::string where;  // "host:port", for messages
+    memcached_st* mc = nullptr;
+    // After a failure the server is not asked before this while another one answers.
+    std::chrono::steady_clock::time_point rest_until{};
+    // A failure happened: the client is rebuilt before the next call. libmemcached keeps a
+    // failed server "temporarily disabled" until its whole-second clock ticks (up to 1 s after
+    // the server returned, measured); a new client connects at once.
+    bool rebuild = false;
+    Mirror() = default;
+    Mirror(const Mirror&) = delete;
+    Mirror& operator=(const Mirror&) = delete;
+    ~Mirror() {
+        if (mc != nullptr)
+            memcached_free(mc);
+    }
+};
+
+Registry::Registry(RegistryConfig cfg) noexcept : cfg_(std::move(cfg)) {}
+
 Status Registry::create(RegistryConfig cfg, std::unique_ptr<Registry>* out) noexcept {
     if (cfg.servers.empty())
         return Status::error(Errc::invalid_argument, "no registry servers configured");
@@ -88,30 +113,25 @@ Status Registry::create(RegistryConfig cfg, std::unique_ptr<Registry>* out) noex
     return st;
 }
 
-Registry::~Registry() {
-    if (mc_ != nullptr)
-        memcached_free(mc_);
-}
+Registry::~Registry() = default;
 
 Status Registry::setup() noexcept {
-    mc_ = memcached_create(nullptr);
-    if (mc_ == nullptr)
-        return Status::error(Errc::internal, "memcached_create failed");
     for (const Server& s : cfg_.servers) {
-        const memcached_return_t rc = memcached_server_add(mc_, s.host.c_str(), s.port);
-        if (rc != MEMCACHED_SUCCESS)
-            return Status::error(Errc::invalid_argument, "registry server " + s.host + ":" +
-                                                             std::to_string(s.port) + ": " +
-                                                             memcached_strerror(mc_, rc));
+        auto m = std::make_unique<Mirror>();
+        m->server = s;
+        m->where = s.host + ":" + std::to_string(s.port);
+        if (Status st = connect(*m); !st)
+            return st;
+        mirrors_.push_back(std::move(m));
     }
+    return Status::success();
+}
+
+// (Re)builds the mirror's client; it connects lazily, on the first call.
+Status Registry::connect(Mirror& m) noexcept {
     const uint64_t connect_ms = static_cast<uint64_t>(cfg_.connect_timeout.count());
     const uint64_t io_ms = static_cast<uint64_t>(cfg_.io_timeout.count());
-    // A single server is retried as soon as libmemcached's whole-second clock allows (< 1 s
-    // after its return); several keep a failed one out of the ring for retry_timeout.
-    const uint64_t retry_s = cfg_.servers.size() > 1 ? static_cast<uint64_t>(cfg_.retry_timeout.count()) : 0;
     const std::pair<memcached_behavior_t, uint64_t> behaviours[] = {
-        // Consistent hashing: adding or ejecting one server moves only its share of the keys.
-        {MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA},
         {MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1},  // gets returns the CAS unique the members need
         {MEMCACHED_BEHAVIOR_NO_BLOCK, 1},     // makes the connect/poll timeouts effective
         {MEMCACHED_BEHAVIOR_TCP_NODELAY, 1},  // small request/response: no Nagle delay
@@ -119,40 +139,70 @@ Status Registry::setup() noexcept {
         {MEMCACHED_BEHAVIOR_POLL_TIMEOUT, io_ms},
         {MEMCACHED_BEHAVIOR_RCV_TIMEOUT, io_ms * 1000},
         {MEMCACHED_BEHAVIOR_SND_TIMEOUT, io_ms * 1000},
-        {MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, cfg_.failure_limit},
-        {MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, retry_s},
-        {MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, retry_s},
-        // Failover: a failed server leaves the ketama ring so its keys go to the others. With a
-        // single server there is nowhere to go; ejecting would only delay noticing its return.
-        {MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, cfg_.servers.size() > 1 ? 1u : 0u},
+        // A client's only server is never ejected: resting a failed mirror is done here.
+        {MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 0},
     };
-    for (const auto& [b, v] : behaviours) {
-        const memcached_return_t rc = memcached_behavior_set(mc_, b, v);
-        if (rc != MEMCACHED_SUCCESS)
-            return Status::error(Errc::internal, std::string("memcached_behavior_set: ") +
-                                                     memcached_strerror(mc_, rc));
+    memcached_st* mc = memcached_create(nullptr);
+    if (mc == nullptr)
+        return Status::error(Errc::internal, "memcached_create failed");
+    Status st;
+    memcached_return_t rc = memcached_server_add(mc, m.server.host.c_str(), m.server.port);
+    if (rc != MEMCACHED_SUCCESS)
+        st = Status::error(Errc::invalid_argument, "registry server " + m.where + ": " + memcached_strerror(mc, rc));
+    for (const auto& [b, v] : behaviours)
+        if (st && (rc = memcached_behavior_set(mc, b, v)) != MEMCACHED_SUCCESS)
+            st = Status::error(Errc::internal, std::string("memcached_behavior_set: ") + memcached_strerror(mc, rc));
+    if (!st) {
+        memcached_free(mc);  // the mirror keeps its previous client, if any
+        return st;
     }
-    return Status::success();
+    if (m.mc != nullptr)
+        memcached_free(m.mc);
+    m.mc = mc;
+    m.rebuild = false;
+    return st;
 }
 
-Status Registry::failure(int rc_int, const char* op, const std::string& key) noexcept {
+std::vector<Registry::Mirror*> Registry::live() noexcept {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<Mirror*> out;
+    for (const auto& m : mirrors_)
+        if (m->rest_until <= now)
+            out.push_back(m.get());
+    if (out.empty())  // all resting: ask them all, someone must notice a return
+        for (const auto& m : mirrors_)
+            out.push_back(m.get());
+    for (Mirror* m : out)
+        if (m->rebuild)
+            connect(*m);  // on failure (out of memory) the old client serves and rebuild stays set
+    return out;
+}
+
+template <class Op>
+Status Registry::on_each(Op&& op) noexcept {
+    Status first;
+    bool done = false;
+    for (Mirror* m : live()) {
+        Status st = op(*m);
+        if (st)
+            done = true;
+        else if (first.ok())
+            first = std::move(st);
+    }
+    return done ? Status::success() : first;
+}
+
+Status Registry::failure(Mirror& m, int rc_int, const char* op, const std::string& key) noexcept {
     const auto rc = static_cast<memcached_return_t>(rc_int);
-    std::string where = "?";
-    memcached_return_t lrc = MEMCACHED_SUCCESS;
-    const memcached_instance_st* inst = memcached_server_by_key(mc_, key.data(), key.size(), &lrc);
-    if (inst != nullptr)
-        where = std::string(memcached_server_name(inst)) + ":" + std::to_string(memcached_server_port(inst));
-    else if (!cfg_.servers.empty())
-        where = format_servers(cfg_.servers);
-    std::string msg = std::string(op) + " " + key + " on " + where + ": " + memcached_strerror(mc_, rc);
+    std::string msg = std::string(op) + " " + key + " on " + m.where + ": " + memcached_strerror(m.mc, rc);
     // libmemcached's detail: "(0x<memcached_st>) TEXT, host: h:p -> file:line"; keep TEXT only.
     if (rc != MEMCACHED_NOTFOUND) {
-        const char* d = memcached_last_error_message(mc_);
+        const char* d = memcached_last_error_message(m.mc);
         std::string_view detail = d ? d : "";
         if (detail.starts_with("(0x") && detail.find(") ") != std::string_view::npos)
             detail.remove_prefix(detail.find(") ") + 2);
         detail = detail.substr(0, detail.find(",  host:"));
-        if (!detail.empty() && detail != "SUCCESS" && detail != memcached_strerror(mc_, rc))
+        if (!detail.empty() && detail != "SUCCESS" && detail != memcached_strerror(m.mc, rc))
             msg += " (" + std::string(detail) + ")";
     }
     Errc code = Errc::internal;
@@ -164,25 +214,57 @@ Status Registry::failure(int rc_int, const char* op, const std::string& key) noe
         code = Errc::conflict;
     else if (is_unavailable(rc))
         code = Errc::unavailable;
+    if (code == Errc::unavailable) {
+        server_failures_++;
+        m.rebuild = true;
+        if (mirrors_.size() > 1)
+            m.rest_until = std::chrono::steady_clock::now() + cfg_.retry_timeout;
+    }
     return Status::error(code, std::move(msg));
 }
 
-Status Registry::set_raw(const std::string& key, std::span<const uint8_t> value, uint32_t ttl_s) noexcept {
-    const memcached_return_t rc =
-        memcached_set(mc_, key.data(), key.size(), reinterpret_cast<const char*>(value.data()),
-                      value.size(), static_cast<time_t>(ttl_s), kFlagsRecord);
-    return rc == MEMCACHED_SUCCESS ? Status::success() : failure(rc, "set", key);
-}
-
-Status Registry::get_raw(const std::string& key, std::vector<uint8_t>* value) noexcept {
+Status Registry::get_on(Mirror& m, const std::string& key, std::vector<uint8_t>* value) noexcept {
     Value v;
     uint32_t flags = 0;
     memcached_return_t rc = MEMCACHED_SUCCESS;
-    v.p = memcached_get(mc_, key.data(), key.size(), &v.len, &flags, &rc);
+    v.p = memcached_get(m.mc, key.data(), key.size(), &v.len, &flags, &rc);
     if (rc != MEMCACHED_SUCCESS)
-        return failure(rc, "get", key);
+        return failure(m, rc, "get", key);
     value->assign(v.p, v.p + (v.p ? v.len : 0));
     return Status::success();
+}
+
+Status Registry::set_on(Mirror& m, const std::string& key, std::span<const uint8_t> value, uint32_t ttl_s,
+                        uint32_t flags) noexcept {
+    const memcached_return_t rc = memcached_set(m.mc, key.data(), key.size(), reinterpret_cast<const char*>(value.data()),
+                                                value.size(), static_cast<time_t>(ttl_s), flags);
+    return rc == MEMCACHED_SUCCESS ? Status::success() : failure(m, rc, "set", key);
+}
+
+// not_found when there was nothing to delete.
+Status Registry::delete_on(Mirror& m, const std::string& key) noexcept {
+    const memcached_return_t rc = memcached_delete(m.mc, key.data(), key.size(), 0);
+    return rc == MEMCACHED_SUCCESS ? Status::success() : failure(m, rc, "delete", key);
+}
+
+Status Registry::set_raw(const std::string& key, std::span<const uint8_t> value, uint32_t ttl_s) noexcept {
+    return on_each([&](Mirror& m) { return set_on(m, key, value, ttl_s, kFlagsRecord); });
+}
+
+Status Registry::get_raw(const std::string& key, std::vector<uint8_t>* value) noexcept {
+    Status missing, down;
+    for (Mirror* m : live()) {
+        Status st = get_on(*m, key, value);
+        if (st)
+            return st;
+        if (st.code == Errc::not_found) {
+            if (missing.ok())
+                missing = std::move(st);
+        } else if (down.ok()) {
+            down = std::move(st);
+        }
+    }
+    return missing.ok() ? down : missing;  // one server saying "no such key" is an answer
 }
 
 Status Registry::decode_for(std::span<const uint8_t> v, const Mac& mac, const std::string& key,
@@ -205,40 +287,40 @@ Status Registry::publish(EndpointRecord* r, uint32_t ttl_s) noexcept {
         return Status::error(Errc::invalid_argument,
                              "record of " + format_mac(r->mac) + " is invalid (bounds in record.h)");
     const std::string ek = endpoint_key(cfg_.ns, r->mac);
-    memcached_return_t rc = memcached_set(mc_, ek.data(), ek.size(), reinterpret_cast<const char*>(bytes.data()),
-                                          bytes.size(), static_cast<time_t>(ttl_s), kFlagsRecord);
-    if (rc != MEMCACHED_SUCCESS)
-        return failure(rc, "set", ek);
-    if (!r->name.empty()) {
-        const std::string nk = name_key(cfg_.ns, r->name);
-        const std::string mac = format_mac(r->mac);
-        rc = memcached_set(mc_, nk.data(), nk.size(), mac.data(), mac.size(), static_cast<time_t>(ttl_s),
-                           kFlagsName);
-        if (rc != MEMCACHED_SUCCESS)
-            return failure(rc, "set", nk);
-    }
-    return join(r->mac, ttl_s);
+    const std::string nk = r->name.empty() ? std::string() : name_key(cfg_.ns, r->name);
+    const std::string mac = format_mac(r->mac);
+    const uint32_t now = unix_s();
+    return on_each([&](Mirror& m) {
+        Status st = set_on(m, ek, bytes, ttl_s, kFlagsRecord);
+        if (st && !nk.empty())
+            st = set_on(m, nk, as_bytes(mac.data(), mac.size()), ttl_s, kFlagsName);
+        if (st)
+            st = update_members(
+                m, r->mac, [&](std::vector<Member>* s) { return members_join(s, r->mac, now + ttl_s, now); },
+                "join");
+        return st;
+    });
 }
 
 Status Registry::resolve(const Mac& mac, EndpointRecord* out) noexcept {
-    const std::string key = endpoint_key(cfg_.ns, mac);
-    std::vector<uint8_t> v;
-    Status st = get_raw(key, &v);
-    if (!st)
-        return st;
-    return decode_for(v, mac, key, out);
+    std::vector<Lookup> l;
+    resolve_many(std::span<const Mac>(&mac, 1), &l);
+    if (!l[0].status)
+        return l[0].status;
+    *out = std::move(l[0].record);
+    return Status::success();
 }
 
 Status Registry::resolve_many(std::span<const Mac> macs, std::vector<Lookup>* out) noexcept {
     out->clear();
     out->resize(macs.size());
+    const std::vector<Mirror*> mirrors = live();
     for (size_t base = 0; base < macs.size(); base += kMgetBatch) {
         const size_t n = std::min(kMgetBatch, macs.size() - base);
         std::vector<std::string> keys(n);
         std::vector<const char*> kp(n);
         std::vector<size_t> kl(n);
         std::map<std::string_view, size_t> index;
-        std::vector<bool> answered(n, false);
         for (size_t i = 0; i < n; i++) {
             (*out)[base + i].mac = macs[base + i];
             keys[i] = endpoint_key(cfg_.ns, macs[base + i]);
@@ -246,60 +328,67 @@ Status Registry::resolve_many(std::span<const Mac> macs, std::vector<Lookup>* ou
             kl[i] = keys[i].size();
             index.emplace(keys[i], i);
         }
-        memcached_return_t rc = memcached_mget(mc_, kp.data(), kl.data(), n);
-        bool trouble = rc != MEMCACHED_SUCCESS;
-        Status first_err;
-        if (trouble)
-            first_err = failure(rc, "mget", keys[0]);
-        if (rc == MEMCACHED_SUCCESS || rc == MEMCACHED_SOME_ERRORS) {
-            memcached_result_st* res;
-            while ((res = memcached_fetch_result(mc_, nullptr, &rc)) != nullptr) {
-                const std::string_view k(memcached_result_key_value(res), memcached_result_key_length(res));
-                auto it = index.find(k);
-                if (it != index.end() && !answered[it->second]) {
-                    const size_t i = it->second;
-                    answered[i] = true;
-                    Lookup& l = (*out)[base + i];
-                    l.status = decode_for(as_bytes(memcached_result_value(res), memcached_result_length(res)),
-                                          l.mac, keys[i], &l.record);
+        // Per key, what the servers said: a valid record (the newest kept in the Lookup), a
+        // rejection, "no such key" (answered without it), or only failures.
+        std::vector<bool> found(n, false), answered(n, false);
+        std::vector<Status> rejected(n), failed(n);
+        // Every server's request is sent before any reply is read: the round trips overlap.
+        std::vector<memcached_return_t> sent(mirrors.size());
+        for (size_t s = 0; s < mirrors.size(); s++)
+            sent[s] = memcached_mget(mirrors[s]->mc, kp.data(), kl.data(), n);
+        for (size_t s = 0; s < mirrors.size(); s++) {
+            Mirror* m = mirrors[s];
+            std::vector<bool> got(n, false);
+            memcached_return_t rc = sent[s];
+            Status trouble;
+            if (rc != MEMCACHED_SUCCESS)
+                trouble = failure(*m, rc, "mget", keys[0]);
+            if (rc == MEMCACHED_SUCCESS || rc == MEMCACHED_SOME_ERRORS) {
+                memcached_result_st* res;
+                while ((res = memcached_fetch_result(m->mc, nullptr, &rc)) != nullptr) {
+                    const std::string_view k(memcached_result_key_value(res), memcached_result_key_length(res));
+                    auto it = index.find(k);
+                    if (it != index.end() && !got[it->second]) {
+                        const size_t i = it->second;
+                        got[i] = true;
+                        Lookup& l = (*out)[base + i];
+                        EndpointRecord rec;
+                        Status st = decode_for(as_bytes(memcached_result_value(res), memcached_result_length(res)),
+                                               l.mac, keys[i], &rec);
+                        if (st && (!found[i] || rec.publish_ms > l.record.publish_ms)) {
+                            l.record = std::move(rec);
+                            found[i] = true;
+                        } else if (!st && rejected[i].ok()) {
+                            rejected[i] = std::move(st);
+                        }
+                    }
+                    memcached_result_free(res);
                 }
-                memcached_result_free(res);
+                if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND && trouble.ok())
+                    trouble = failure(*m, rc, "mget", keys[0]);
             }
-            if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
-                if (!trouble)
-                    first_err = failure(rc, "mget", keys[0]);
-                trouble = true;
+            if (trouble.code == Errc::not_found)  // not an answer about these keys
+                trouble.code = Errc::unavailable;
+            for (size_t i = 0; i < n; i++) {
+                if (got[i] || trouble.ok())
+                    answered[i] = true;
+                else if (failed[i].ok())
+                    failed[i] = trouble;
             }
         }
         for (size_t i = 0; i < n; i++) {
-            if (answered[i])
-                continue;
-            // libmemcached's mget silently skips a server it has marked failed, and does not
-            // count toward ejecting it: a key it owns would look "not found" for as long as the
-            // server is down. Ask such keys with a plain get, which reports the truth and drives
-            // the failure accounting that ejects the server from the ring.
-            if (server_failed(keys[i])) {
-                Lookup& l = (*out)[base + i];
-                std::vector<uint8_t> v;
-                l.status = get_raw(keys[i], &v);
-                if (l.status)
-                    l.status = decode_for(v, l.mac, keys[i], &l.record);
-                continue;
-            }
-            // A server that failed may hold the key: that is not "not found".
-            (*out)[base + i].status =
-                trouble ? Status::error(first_err.code == Errc::not_found ? Errc::unavailable : first_err.code,
-                                        first_err.message)
-                        : Status::error(Errc::not_found, "no record " + keys[i]);
+            Lookup& l = (*out)[base + i];
+            if (found[i])
+                l.status = Status::success();
+            else if (!rejected[i].ok())
+                l.status = std::move(rejected[i]);
+            else if (answered[i])
+                l.status = Status::error(Errc::not_found, "no record " + keys[i]);
+            else
+                l.status = std::move(failed[i]);
         }
     }
     return Status::success();
-}
-
-bool Registry::server_failed(const std::string& key) noexcept {
-    memcached_return_t rc = MEMCACHED_SUCCESS;
-    const memcached_instance_st* inst = memcached_server_by_key(mc_, key.data(), key.size(), &rc);
-    return inst != nullptr && is_unavailable(memcached_server_error_return(inst));
 }
 
 Status Registry::resolve_name(std::string_view name, EndpointRecord* out) noexcept {
@@ -327,7 +416,7 @@ Status Registry::resolve_name(std::string_view name, EndpointRecord* out) noexce
 }
 
 template <class Update>
-Status Registry::update_members(const Mac& mac, Update&& update, const char* op) noexcept {
+Status Registry::update_members(Mirror& m, const Mac& mac, Update&& update, const char* op) noexcept {
     const std::string key = members_key(cfg_.ns, member_shard(mac));
     const char* kp = key.data();
     const size_t kl = key.size();
@@ -337,14 +426,14 @@ Status Registry::update_members(const Mac& mac, Update&& update, const char* op)
             const auto cap = kCasBackoffBase * (1u << std::min(attempt - 1, kCasBackoffMaxShift));
             std::this_thread::sleep_for(std::chrono::microseconds(jitter() % (cap.count() + 1)));
         }
-        memcached_return_t rc = memcached_mget(mc_, &kp, &kl, 1);
+        memcached_return_t rc = memcached_mget(m.mc, &kp, &kl, 1);
         if (rc != MEMCACHED_SUCCESS)
-            return failure(rc, "gets", key);
+            return failure(m, rc, "gets", key);
         bool found = false;
         uint64_t cas = 0;
         std::vector<Member> set;
         memcached_result_st* res;
-        while ((res = memcached_fetch_result(mc_, nullptr, &rc)) != nullptr) {
+        while ((res = memcached_fetch_result(m.mc, nullptr, &rc)) != nullptr) {
             if (!found) {
                 found = true;
                 cas = memcached_result_cas(res);
@@ -356,21 +445,21 @@ Status Registry::update_members(const Mac& mac, Update&& update, const char* op)
             memcached_result_free(res);
         }
         if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
-            return failure(rc, "gets", key);
+            return failure(m, rc, "gets", key);
         if (!update(&set))
             return Status::error(Errc::too_large, std::string(op) + " " + key + ": membership set full (" +
                                                       std::to_string(kMaxMembers) + ")");
         const std::vector<uint8_t> bytes = encode_members(set);
         const char* vp = reinterpret_cast<const char*>(bytes.data());
-        rc = found ? memcached_cas(mc_, kp, kl, vp, bytes.size(), 0, kFlagsMembers, cas)
-                   : memcached_add(mc_, kp, kl, vp, bytes.size(), 0, kFlagsMembers);
+        rc = found ? memcached_cas(m.mc, kp, kl, vp, bytes.size(), 0, kFlagsMembers, cas)
+                   : memcached_add(m.mc, kp, kl, vp, bytes.size(), 0, kFlagsMembers);
         if (rc == MEMCACHED_SUCCESS)
             return Status::success();
         // Someone else won this round (cas: DATA_EXISTS or the key vanished; add: NOTSTORED).
         if (rc != MEMCACHED_DATA_EXISTS && rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_NOTFOUND)
-            return failure(rc, found ? "cas" : "add", key);
+            return failure(m, rc, found ? "cas" : "add", key);
     }
-    return Status::error(Errc::conflict, std::string(op) + " " + key + ": still contended after " +
+    return Status::error(Errc::conflict, std::string(op) + " " + key + " on " + m.where + ": still contended after " +
                                              std::to_string(cfg_.cas_retries) + " CAS retries");
 }
 
@@ -378,52 +467,93 @@ Status Registry::join(const Mac& mac, uint32_t ttl_s) noexcept {
     if (!valid_unicast_mac(mac))
         return Status::error(Errc::invalid_argument, "join: " + format_mac(mac) + " is not a unicast MAC");
     const uint32_t now = unix_s();
-    return update_members(mac, [&](std::vector<Member>* s) { return members_join(s, mac, now + ttl_s, now); },
-                          "join");
+    return on_each([&](Mirror& m) {
+        return update_members(
+            m, mac, [&](std::vector<Member>* s) { return members_join(s, mac, now + ttl_s, now); }, "join");
+    });
 }
 
 Status Registry::leave(const Mac& mac) noexcept {
     const uint32_t now = unix_s();
-    return update_members(
-        mac, [&](std::vector<Member>* s) {
-            members_leave(s, mac, now);
-            return true;
-        },
-        "leave");
+    return on_each([&](Mirror& m) {
+        return update_members(
+            m, mac,
+            [&](std::vector<Member>* s) {
+                members_leave(s, mac, now);
+                return true;
+            },
+            "leave");
+    });
 }
 
-Status Registry::members(std::vector<Member>* out) noexcept {
-    // All shards in one mget. A missing shard is an empty one; a corrupt shard is an error.
-    std::vector<std::string> keys(kMemberShards);
-    std::vector<const char*> kp(kMemberShards);
-    std::vector<size_t> kl(kMemberShards);
-    for (uint32_t i = 0; i < kMemberShards; i++) {
-        keys[i] = members_key(cfg_.ns, i);
-        kp[i] = keys[i].data();
-        kl[i] = keys[i].size();
+// The membership shard keys of the namespace, for one mget per server.
+struct Registry::ShardKeys {
+    std::vector<std::string> keys;
+    std::vector<const char*> kp;
+    std::vector<size_t> kl;
+    explicit ShardKeys(const std::string& ns) : keys(kMemberShards), kp(kMemberShards), kl(kMemberShards) {
+        for (uint32_t i = 0; i < kMemberShards; i++) {
+            keys[i] = members_key(ns, i);
+            kp[i] = keys[i].data();
+            kl[i] = keys[i].size();
+        }
     }
-    memcached_return_t rc = memcached_mget(mc_, kp.data(), kl.data(), kMemberShards);
+};
+
+// Reads the reply to one server's mget of all shards (`rc`: what the mget returned). A missing
+// shard is an empty one; a corrupt shard sets *bad (once) and the others' members are returned.
+Status Registry::members_on(Mirror& m, const ShardKeys& sk, int rc_int, std::vector<Member>* out,
+                            Status* bad) noexcept {
+    auto rc = static_cast<memcached_return_t>(rc_int);
     if (rc != MEMCACHED_SUCCESS)
-        return failure(rc, "mget", keys[0]);
-    std::vector<Member> all;
-    Status bad;
+        return failure(m, rc, "mget", sk.keys[0]);
     memcached_result_st* res;
-    while ((res = memcached_fetch_result(mc_, nullptr, &rc)) != nullptr) {
+    while ((res = memcached_fetch_result(m.mc, nullptr, &rc)) != nullptr) {
         std::vector<Member> shard;
         const RejectCause cause =
             decode_members(as_bytes(memcached_result_value(res), memcached_result_length(res)), &shard);
-        if (cause != RejectCause::none && bad.ok())
-            bad = Status::reject(cause, "membership set " +
-                                            std::string(memcached_result_key_value(res), memcached_result_key_length(res)) +
-                                            " rejected: " + reject_cause_name(cause));
-        all.insert(all.end(), shard.begin(), shard.end());
+        if (cause != RejectCause::none && bad->ok())
+            *bad = Status::reject(cause, "membership set " +
+                                             std::string(memcached_result_key_value(res), memcached_result_key_length(res)) +
+                                             " on " + m.where + " rejected: " + reject_cause_name(cause));
+        out->insert(out->end(), shard.begin(), shard.end());
         memcached_result_free(res);
     }
     if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
-        return failure(rc, "mget", keys[0]);  // a shard we could not read: the set is incomplete
+        return failure(m, rc, "mget", sk.keys[0]);  // a shard we could not read: this server's set is incomplete
+    return Status::success();
+}
+
+Status Registry::members(std::vector<Member>* out) noexcept {
+    const ShardKeys sk(cfg_.ns);
+    const std::vector<Mirror*> mirrors = live();
+    std::vector<memcached_return_t> sent(mirrors.size());
+    for (size_t s = 0; s < mirrors.size(); s++)  // all requests out before any reply is read
+        sent[s] = memcached_mget(mirrors[s]->mc, sk.kp.data(), sk.kl.data(), kMemberShards);
+    std::vector<Member> all;
+    Status bad, down;
+    bool answered = false;
+    for (size_t s = 0; s < mirrors.size(); s++) {
+        std::vector<Member> part;
+        Status st = members_on(*mirrors[s], sk, sent[s], &part, &bad);
+        if (!st) {
+            if (down.ok())
+                down = std::move(st);
+            continue;
+        }
+        answered = true;
+        all.insert(all.end(), part.begin(), part.end());
+    }
+    if (!answered)
+        return down;
+    // The union over servers: each MAC once, with the latest expiry any server holds.
     const uint32_t now = unix_s();
     std::erase_if(all, [now](const Member& m) { return m.expires_s <= now; });
-    std::sort(all.begin(), all.end(), [](const Member& x, const Member& y) { return x.mac < y.mac; });
+    std::sort(all.begin(), all.end(), [](const Member& x, const Member& y) {
+        return x.mac != y.mac ? x.mac < y.mac : x.expires_s > y.expires_s;
+    });
+    all.erase(std::unique(all.begin(), all.end(), [](const Member& x, const Member& y) { return x.mac == y.mac; }),
+              all.end());
     *out = std::move(all);
     return bad.ok() ? Status::success() : bad;
 }
@@ -453,11 +583,11 @@ Status Registry::list(std::vector<EndpointRecord>* out, std::vector<Lookup>* pro
     return Status::success();
 }
 
-Status Registry::remove(const Mac& mac) noexcept {
+Status Registry::remove_on(Mirror& m, const Mac& mac) noexcept {
     const std::string ek = endpoint_key(cfg_.ns, mac);
     // The name key is deleted only if it still names this MAC (a newer endpoint may own it).
     std::vector<uint8_t> v;
-    Status st = get_raw(ek, &v);
+    Status st = get_on(m, ek, &v);
     if (!st && st.code != Errc::not_found)
         return st;
     if (st) {
@@ -467,19 +597,30 @@ Status Registry::remove(const Mac& mac) noexcept {
             const std::string nk = name_key(cfg_.ns, r.name);
             std::vector<uint8_t> nv;
             Mac owner;
-            if (get_raw(nk, &nv) &&
+            if (get_on(m, nk, &nv) &&
                 parse_mac(std::string_view(reinterpret_cast<const char*>(nv.data()), nv.size()), &owner) &&
                 owner == mac) {
-                const memcached_return_t rc = memcached_delete(mc_, nk.data(), nk.size(), 0);
-                if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
-                    return failure(rc, "delete", nk);
+                st = delete_on(m, nk);
+                if (!st && st.code != Errc::not_found)
+                    return st;
             }
         }
-        const memcached_return_t rc = memcached_delete(mc_, ek.data(), ek.size(), 0);
-        if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
-            return failure(rc, "delete", ek);
+        st = delete_on(m, ek);
+        if (!st && st.code != Errc::not_found)
+            return st;
     }
-    return leave(mac);
+    const uint32_t now = unix_s();
+    return update_members(
+        m, mac,
+        [&](std::vector<Member>* s) {
+            members_leave(s, mac, now);
+            return true;
+        },
+        "leave");
+}
+
+Status Registry::remove(const Mac& mac) noexcept {
+    return on_each([&](Mirror& m) { return remove_on(m, mac); });
 }
 
 Status Registry::purge(size_t* removed) noexcept {
@@ -488,27 +629,30 @@ Status Registry::purge(size_t* removed) noexcept {
     Status st = members(&set);
     if (!st && st.code != Errc::rejected)
         return st;
-    for (const Member& m : set) {
-        const std::string ek = endpoint_key(cfg_.ns, m.mac);
-        std::vector<uint8_t> v;
-        EndpointRecord r;
-        if (get_raw(ek, &v) && decode_record(v, cfg_.ns, cfg_.key, &r) == RejectCause::none && !r.name.empty()) {
-            const std::string nk = name_key(cfg_.ns, r.name);
-            memcached_delete(mc_, nk.data(), nk.size(), 0);
+    std::vector<bool> gone(set.size(), false);  // deleted from at least one server
+    st = on_each([&](Mirror& m) -> Status {
+        for (size_t i = 0; i < set.size(); i++) {
+            const std::string ek = endpoint_key(cfg_.ns, set[i].mac);
+            std::vector<uint8_t> v;
+            EndpointRecord r;
+            if (get_on(m, ek, &v) && decode_record(v, cfg_.ns, cfg_.key, &r) == RejectCause::none &&
+                !r.name.empty())
+                delete_on(m, name_key(cfg_.ns, r.name));
+            Status d = delete_on(m, ek);
+            if (d)
+                gone[i] = true;
+            else if (d.code != Errc::not_found)
+                return d;
         }
-        const memcached_return_t rc = memcached_delete(mc_, ek.data(), ek.size(), 0);
-        if (rc == MEMCACHED_SUCCESS)
-            ++*removed;
-        else if (rc != MEMCACHED_NOTFOUND)
-            return failure(rc, "delete", ek);
-    }
-    for (uint32_t i = 0; i < kMemberShards; i++) {
-        const std::string key = members_key(cfg_.ns, i);
-        const memcached_return_t rc = memcached_delete(mc_, key.data(), key.size(), 0);
-        if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
-            return failure(rc, "delete", key);
-    }
-    return Status::success();
+        for (uint32_t i = 0; i < kMemberShards; i++) {
+            Status d = delete_on(m, members_key(cfg_.ns, i));
+            if (!d && d.code != Errc::not_found)
+                return d;
+        }
+        return Status::success();
+    });
+    *removed = static_cast<size_t>(std::count(gone.begin(), gone.end(), true));
+    return st;
 }
 
 }  // namespace rdmaud::registry

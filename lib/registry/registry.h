@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-// Registry: a memcached client for endpoint records (RAII over one memcached_st). Not thread-safe:
-// one instance per thread (the Resolver's control thread owns one). Every call is bounded by the
-// configured connect/io timeouts per server attempt and returns a Status; nothing throws.
+// Registry: a memcached client for endpoint records. Several servers are mirrors, not shards:
+// every write goes to each server (one memcached_st per server, RAII), every read asks each and
+// merges, so the death of one server costs readers and writers nothing while another answers.
+// Not thread-safe: one instance per thread (the Resolver's control thread owns one). Every call
+// is bounded by the configured connect/io timeouts per server attempt and returns a Status;
+// nothing throws. Design: doc/design/registry.md "Registry (the client)".
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -15,8 +19,6 @@
 #include "members.h"
 #include "record.h"
 #include "status.h"
-
-struct memcached_st;
 
 namespace rdmaud::registry {
 
@@ -38,20 +40,28 @@ public:
 
     const RegistryConfig& config() const noexcept { return cfg_; }
 
+    // Writes succeed when at least one server took them; servers that did not are caught up by
+    // the next keep-alive. Reads ask every server that is not resting after a failure (all of
+    // them when every one is) and merge the answers.
+
     // Stamps r->ttl_s and r->publish_ms, then writes the record, its name key (if named) and
-    // joins the membership set. Also the keep-alive: call again before the TTL runs out (this
-    // rewrites rather than touches, so records lost with a restarted server come back).
+    // joins the membership set, on every server. Also the keep-alive: call again before the TTL
+    // runs out (this rewrites rather than touches, so records lost with a restarted server come
+    // back).
     Status publish(EndpointRecord* r, uint32_t ttl_s) noexcept;
     // Removes the record of `mac`, its name key if that still points to `mac`, and its membership.
     Status remove(const Mac& mac) noexcept;
 
+    // A valid record on any server wins (the newest publish time if servers differ); else a
+    // rejected one (its cause); else not_found if a server answered; else unavailable.
     Status resolve(const Mac& mac, EndpointRecord* out) noexcept;
-    // Batched resolve (memcached_mget, kMgetBatch keys per round trip); one Lookup per MAC.
+    // Batched resolve (memcached_mget, kMgetBatch keys per round trip and server); one Lookup per
+    // MAC, merged as resolve().
     Status resolve_many(std::span<const Mac> macs, std::vector<Lookup>* out) noexcept;
     Status resolve_name(std::string_view name, EndpointRecord* out) noexcept;
 
-    // Unexpired members of the namespace, sorted by MAC (all shards; rejected if one is corrupt,
-    // with the members of the others still in `out`).
+    // Unexpired members of the namespace, sorted by MAC: the union over servers (all shards;
+    // rejected if one is corrupt, with the members of the others still in `out`).
     Status members(std::vector<Member>* out) noexcept;
     Status join(const Mac& mac, uint32_t ttl_s) noexcept;
     Status leave(const Mac& mac) noexcept;
@@ -60,22 +70,39 @@ public:
     // Removes every member's keys and the membership set itself; `removed` counts endpoints.
     Status purge(size_t* removed) noexcept;
 
-    // Raw access for tests and tooling (forged/malformed records): no validation at all.
+    // Raw access for tests and tooling (forged/malformed records): no validation at all. set_raw
+    // writes every server; get_raw returns the first server's value that exists.
     Status set_raw(const std::string& key, std::span<const uint8_t> value, uint32_t ttl_s) noexcept;
     Status get_raw(const std::string& key, std::vector<uint8_t>* value) noexcept;
 
+    // Operations on one server that failed for want of an answer (connection refused, timeout),
+    // including those another server made up for: a dead mirror shows here, not in the Status.
+    uint64_t server_failures() const noexcept { return server_failures_; }
+
 private:
-    explicit Registry(RegistryConfig cfg) noexcept : cfg_(std::move(cfg)) {}
+    struct Mirror;  // one server: its own memcached_st, and when it may be asked again
+    explicit Registry(RegistryConfig cfg) noexcept;
     Status setup() noexcept;
-    Status failure(int rc, const char* op, const std::string& key) noexcept;
-    bool server_failed(const std::string& key) noexcept;  // its server's last error: unreachable
+    Status connect(Mirror& m) noexcept;
+    std::vector<Mirror*> live() noexcept;
+    template <class Op>
+    Status on_each(Op&& op) noexcept;
+    Status failure(Mirror& m, int rc, const char* op, const std::string& key) noexcept;
+    Status get_on(Mirror& m, const std::string& key, std::vector<uint8_t>* value) noexcept;
+    Status set_on(Mirror& m, const std::string& key, std::span<const uint8_t> value, uint32_t ttl_s,
+                  uint32_t flags) noexcept;
+    Status delete_on(Mirror& m, const std::string& key) noexcept;
+    Status remove_on(Mirror& m, const Mac& mac) noexcept;
+    struct ShardKeys;
+    Status members_on(Mirror& m, const ShardKeys& sk, int rc, std::vector<Member>* out, Status* bad) noexcept;
     Status decode_for(std::span<const uint8_t> v, const Mac& mac, const std::string& key,
                       EndpointRecord* out) noexcept;
     template <class Update>
-    Status update_members(const Mac& mac, Update&& update, const char* op) noexcept;
+    Status update_members(Mirror& m, const Mac& mac, Update&& update, const char* op) noexcept;
 
     RegistryConfig cfg_;
-    memcached_st* mc_ = nullptr;
+    std::vector<std::unique_ptr<Mirror>> mirrors_;
+    uint64_t server_failures_ = 0;
 };
 
 // Milliseconds / seconds since the Unix epoch (the clock records and members are stamped with).

@@ -22,7 +22,7 @@ constexpr uint32_t kRefreshDivisor = 3;
 
 const char* const kResolverCounterNames[kResolverCounterCount] = {
     "requests", "queue_full", "hits", "coalesced", "negative_hits", "resolved", "misses", "failures",
-    "backoff_retries", "revalidations", "replaced", "updated", "expired", "stale", "publishes",
+    "server_failures", "backoff_retries", "revalidations", "replaced", "updated", "expired", "stale", "publishes",
     "publish_failures", "reject_truncated", "reject_oversized", "reject_foreign", "reject_malformed",
     "reject_bad_hmac", "reject_missing_hmac", "reject_mismatch",
 };
@@ -150,6 +150,8 @@ void Resolver::run() noexcept {
         refresh_members(now);
         keep_alive(now);
         cached_.store(peers_.size(), std::memory_order_relaxed);
+        counters_[static_cast<size_t>(ResolverCounter::server_failures)].store(registry_->server_failures(),
+                                                                               std::memory_order_relaxed);
         lk.lock();
         if (!stop_ && !local_dirty_ && !withdraw_)
             cv_.wait_for(lk, cfg_.tick);
@@ -293,7 +295,11 @@ void Resolver::revalidate(Clock::time_point now) {
             drop = now - p.last_valid > std::chrono::seconds(p.record.ttl_s);
             break;
         default:
-            // Registry unreachable: cached traffic keeps flowing on the last good address.
+            // Registry unreachable: cached traffic keeps flowing on the last good address, and
+            // the outage does not count toward the peer's expiry. When memcached comes back
+            // (empty, if it restarted) the peer has its whole TTL to re-publish: it is dropped
+            // only if the registry then says "no record" for that long.
+            p.last_valid = now;
             count(ResolverCounter::failures);
             count(ResolverCounter::backoff_retries);
             p.backoff = next_backoff(p.backoff);

@@ -67,7 +67,8 @@ enum class ResolverCounter : uint32_t {
     negative_hits,    // requests for a MAC recently found missing/invalid (not asked again)
     resolved,         // new peers delivered by on_resolved
     misses,           // lookups that found no record
-    failures,         // registry calls that failed (server down, timeout, ...)
+    failures,         // registry calls that failed (no server answered: down, timeout, ...)
+    server_failures,  // operations on one server that failed, incl. those another server covered
     backoff_retries,  // lookups/revalidations postponed by backoff after a failure
     revalidations,    // cached peers re-read
     replaced,         // cached peers replaced by a new incarnation
@@ -131,6 +132,9 @@ public:
 private:
     struct Peer {
         EndpointRecord record;
+        // last_valid: when the peer was last seen valid, or last could not be asked (the
+        // registry did not answer): it is dropped once the registry has answered "no valid
+        // record" for its whole TTL after that, so an outage never counts against it.
         std::chrono::steady_clock::time_point next_check, last_valid;
         std::chrono::milliseconds backoff{0};
     };

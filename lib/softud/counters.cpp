@@ -19,7 +19,7 @@ const char* const kCounterNames[kCounterCount] = {
     "poll_cq_calls",   "sendmmsg_calls",  "recvmmsg_calls",   "drop_overflow",
     "shm_tx_batches",  "shm_rx_batches",  "fault_drop",       "fault_dup",
     "fault_reorder",   "fault_corrupt",   "fault_delay",      "fault_wc_err",
-    "fault_cq_overrun", "fault_held_at_close",
+    "fault_cq_overrun", "fault_held_at_close", "fault_send_delay",
 };
 
 CounterBlock::CounterBlock() noexcept : local_{}, entries_(local_) {}

@@ -46,6 +46,7 @@ enum class Counter : uint32_t {
     fault_wc_err,      // injected: send WR completed with IBV_WC_GENERAL_ERR
     fault_cq_overrun,  // injected: a CQ overran
     fault_held_at_close,  // delayed/reordered datagrams still held when the device closed
+    fault_send_delay,  // injected: send completion held back send_delay_us
     count_
 };
 inline constexpr size_t kCounterCount = static_cast<size_t>(Counter::count_);

@@ -35,6 +35,16 @@ bool nonblocking(int fd) {
     return fl >= 0 && (fl & O_NONBLOCK);
 }
 
+// Completions at the head of the ring that are due (the send_delay_us fault); c.lock held.
+uint32_t due_prefix(const Cq& c) {
+    const int64_t now = shm::now_ns();
+    const size_t cap = c.ring.size();
+    uint32_t n = 0;
+    while (n < c.count && c.ring[(c.head + n) % cap].due <= now)
+        ++n;
+    return n;
+}
+
 }  // namespace
 
 void armed_channel_cq(Device* d, int delta) noexcept {
@@ -69,6 +79,8 @@ void cq_push(Cq* c, const Cqe* cqes, size_t n) noexcept {
             }
             c->ring[(c->head + c->count) % cap] = cqes[i];
             ++c->count;
+            if (cqes[i].due)
+                ++c->held;
             if (c->armed && (!c->solicited_only || cqes[i].solicited ||
                              cqes[i].wc.status != IBV_WC_SUCCESS)) {
                 c->armed = false;
@@ -105,14 +117,18 @@ int softud_poll_cq(ibv_cq* cq, int num_entries, ibv_wc* wc) {
             std::lock_guard<std::mutex> g(c->lock);
             if (c->error)
                 return -1;
-            if (c->count || attempt) {
+            // Completions held back by the send_delay_us fault end the batch (CQs are FIFO).
+            const uint32_t ready = c->held ? due_prefix(*c) : c->count;
+            if (ready || attempt) {
                 size_t cap = c->ring.size();
-                int n = static_cast<int>(std::min<uint32_t>(c->count, static_cast<uint32_t>(num_entries)));
+                int n = static_cast<int>(std::min<uint32_t>(ready, static_cast<uint32_t>(num_entries)));
                 for (int i = 0; i < n; ++i) {
                     const Cqe& e = c->ring[c->head];
                     wc[i] = e.wc;
                     if (e.qp)
                         e.qp->sq_retired.store(e.sq_retire, std::memory_order_release);
+                    if (e.due)
+                        --c->held;
                     c->head = static_cast<uint32_t>((c->head + 1) % cap);
                 }
                 c->count -= static_cast<uint32_t>(n);

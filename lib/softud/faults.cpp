@@ -92,6 +92,7 @@ int parse_faults(std::string_view spec, FaultConfig& out, std::string& err) {
         else if (k == "delay") ok = (delay_given = true, parse_prob(v, out.delay));
         else if (k == "wc_err") ok = parse_prob(v, out.wc_err);
         else if (k == "delay_us") ok = parse_u64(v, n) && n <= 10'000'000, out.delay_us = static_cast<uint32_t>(n);
+        else if (k == "send_delay_us") ok = parse_u64(v, n) && n <= 10'000'000, out.send_delay_us = static_cast<uint32_t>(n);
         else if (k == "cq_overrun") ok = parse_u64(v, out.cq_overrun);
         else if (k == "seed") ok = parse_u64(v, out.seed);
         else {
@@ -251,6 +252,13 @@ bool Faults::wc_error() noexcept {
         return false;
     ctr_.add(Counter::fault_wc_err);
     return true;
+}
+
+int64_t Faults::send_due(int64_t now, size_t n) noexcept {
+    if (!cfg_.send_delay_us || !n)
+        return 0;
+    ctr_.add(Counter::fault_send_delay, n);
+    return now + int64_t{cfg_.send_delay_us} * 1000;
 }
 
 bool Faults::cq_overrun() noexcept {

@@ -2,12 +2,13 @@
 // softud fault injection (doc/design/softud.md "Fault injection"): on the receive/delivery side
 // of a device, datagrams from either path (socket or shared memory) can be dropped, duplicated,
 // reordered, corrupted (the ICRC check then drops them) or delayed; on the send side a fraction
-// of WRs complete with an error; a CQ can be made to overrun after N completions. Every injected
+// of WRs complete with an error and send completions can be held back (the send queue then
+// fills as behind a slow link); a CQ can be made to overrun after N completions. Every injected
 // fault has its own counter. Draws come from a counter-based generator seeded by `seed` and the
 // device name, so the same input sequence gives the same faults.
 //
 //   SOFTUD_FAULTS="drop=0.01,dup=0.005,reorder=0.01,corrupt=0.001,delay=0.5,delay_us=100,
-//                  wc_err=0.001,cq_overrun=100000,seed=42"       (every device)
+//                  wc_err=0.001,send_delay_us=2000,cq_overrun=100000,seed=42"  (every device)
 //   SOFTUD_FAULTS_<DEVICE>=...                                    (one device; replaces the above)
 #pragma once
 
@@ -27,11 +28,12 @@ struct FaultConfig {
     double delay = 0;          // probability a datagram is delayed (1 if delay_us is given alone)
     uint32_t delay_us = 0;     // how long
     double wc_err = 0;         // probability a send WR completes with IBV_WC_GENERAL_ERR
+    uint32_t send_delay_us = 0;  // send completions become pollable this long after the post
     uint64_t cq_overrun = 0;   // the device's N-th completion overruns its CQ (0: never)
     uint64_t seed = 1;
     bool any() const noexcept {
         return drop > 0 || dup > 0 || reorder > 0 || corrupt > 0 || (delay > 0 && delay_us) ||
-               wc_err > 0 || cq_overrun;
+               wc_err > 0 || send_delay_us || cq_overrun;
     }
 };
 
@@ -62,6 +64,9 @@ public:
     bool holding() const noexcept { return !held_.empty(); }
     // Send side: should this WR complete with an error? (thread-safe)
     bool wc_error() noexcept;
+    // Send side: when the completions of a WR list posted at `now` become pollable (0: at once);
+    // counts `n` delayed completions. (thread-safe)
+    int64_t send_due(int64_t now, size_t n) noexcept;
     // Completion side: does this completion overrun its CQ? (thread-safe)
     bool cq_overrun() noexcept;
     // Datagrams still held when the device closes: counted in fault_held_at_close.

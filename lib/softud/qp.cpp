@@ -43,9 +43,17 @@ int check_transition(int cur, int target, int mask) {
     return EINVAL;
 }
 
-// Drops every posted receive without completions (to RESET).
+// Drops every posted receive without completions (to RESET). Completions of this QP still in
+// its CQs stay pollable but no longer retire send-queue slots: the reset send queue counts
+// from zero again, and an older completion polled later must not count as progress in it.
 void clear_queues_locked(Qp* qp) {
     qp->rq_head = qp->rq_count = 0;
+    {
+        std::lock_guard<std::mutex> g(qp->scq->lock);
+        for (auto& e : qp->scq->ring)
+            if (e.qp == qp)
+                e.qp = nullptr;
+    }
     qp->sq_posted = 0;
     qp->sq_retired.store(0, std::memory_order_release);
 }

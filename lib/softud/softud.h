@@ -151,6 +151,7 @@ struct Cqe {
     Qp* qp;              // send completions: QP whose slots to retire (nulled by destroy_qp)
     uint64_t sq_retire;  // send completions: posted-WR count up to and including this WR
     bool solicited;      // receive with the BTH SE bit, or an error: wakes solicited-only arming
+    int64_t due;         // send_delay_us fault: not pollable before this (shm::now_ns); 0: at once
 };
 
 struct Cq {
@@ -161,6 +162,7 @@ struct Cq {
     std::mutex lock;             // guards everything below
     std::vector<Cqe> ring;
     uint32_t head = 0, count = 0;
+    uint32_t held = 0;           // entries in the ring with a `due` time (send_delay_us fault)
     bool error = false;          // overrun happened: CQ unusable
     bool armed = false;
     bool solicited_only = false;

@@ -224,6 +224,11 @@ extern "C" int softud_post_send(ibv_qp* ibqp, ibv_send_wr* wr, ibv_send_wr** bad
 
     if (went_error)
         qp_to_error(qp);
+    if (tp && tp->faults && !qp->tx_done.empty()) {  // injected: completions held back
+        if (const int64_t due = tp->faults->send_due(shm::now_ns(), qp->tx_done.size()))
+            for (Cqe& e : qp->tx_done)
+                e.due = due;
+    }
     if (!qp->tx_done.empty())
         cq_push(qp->scq, qp->tx_done.data(), qp->tx_done.size());
     if (rc)

@@ -8,7 +8,9 @@
 // holds; everything else is the fuzzer's: status, byte_len, burst sizes, an exhausted mempool,
 // a failing ibv_poll_cq or ibv_post_recv, the application holding mbufs.
 //
-// Input: one byte picking the ring size (8..256), then operations:
+// Input: one byte picking the ring size (8..256, low 7 bits) and the burst function (bit 7:
+// the per-mbuf lkey lookup, as when the rx pool spans several MRs; clear: the burst dev_start
+// selects when one MR covers the pool), then operations:
 //   0,1  the device completes the oldest posted RECV: status byte, 3 bytes of length
 //   2    rx_burst(n): n byte
 //   3    the application takes mbufs out of the pool (exhaustion): count byte
@@ -194,7 +196,7 @@ ibv_wc_status pick_status(uint8_t b)
 	return static_cast<ibv_wc_status>(1 + b % IBV_WC_TM_RNDV_INCOMPLETE);
 }
 
-void burst(VerbsModel &d, RxQueue &q, uint16_t n, std::vector<rte_mbuf *> &held,
+void burst(VerbsModel &d, RxQueue &q, RxBurstFn rx, uint16_t n, std::vector<rte_mbuf *> &held,
 	   std::unordered_set<const rte_mbuf *> &app)
 {
 	const RxCounters before = q.c;
@@ -205,7 +207,7 @@ void burst(VerbsModel &d, RxQueue &q, uint16_t n, std::vector<rte_mbuf *> &held,
 	const uint32_t lost_before = d.lost;
 	std::vector<rte_mbuf *> pkts(n); /* exactly n: a write past it is an ASan report */
 	d.polled = 0;
-	const uint16_t out = rx_burst(&q, pkts.data(), n);
+	const uint16_t out = rx(&q, pkts.data(), n);
 	require(out <= n);
 	if (poll_fails) {
 		require(out == 0 && q.c.wc_errors == before.wc_errors + 1 && d.posts == posts_before);
@@ -289,7 +291,9 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***)
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	Reader r{data, size};
-	const uint32_t nb = 1u << (3 + r.byte() % 6); /* 8 .. 256 */
+	const uint8_t head = r.byte();
+	const uint32_t nb = 1u << (3 + (head & 0x7f) % 6); /* 8 .. 256 */
+	const bool per_mbuf_lkey = head & 0x80;
 	VerbsModel d;
 	std::vector<rte_mbuf *> held, grabbed;
 	std::unordered_set<const rte_mbuf *> app;
@@ -307,6 +311,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	require(d.rq.size() == nb && d.posts == 1);
 	for (uint32_t i = 0; i < nb; i++)
 		require(d.rq[i].wr_id == i);
+	require(q->lkey == kLkey); /* one MR covers the pool */
+	if (per_mbuf_lkey)
+		q->lkey = kNoLkey;
+	const RxBurstFn rx = select_rx_burst(q->lkey != kNoLkey); /* as dev_start chooses */
 
 	for (unsigned ops = 0; !r.empty() && ops < 4096; ops++) {
 		switch (r.byte() % 6) {
@@ -320,7 +328,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 2:
-			burst(d, *q, r.byte(), held, app);
+			burst(d, *q, rx, r.byte(), held, app);
 			if (held.size() > kMaxHeld)
 				release(held, app);
 			break;

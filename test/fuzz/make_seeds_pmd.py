@@ -55,6 +55,8 @@ RX = {
     # the full frame size the slot holds (GRH + data room)
     'full_size': bytes([1]) + complete(True, 40 + 2048) + complete(True, 40 + 2049) + burst(2),
 }
+# The same inputs through the per-mbuf lkey burst (first byte's bit 7).
+RX.update({'lkey_' + k: bytes([v[0] | 0x80]) + v[1:] for k, v in list(RX.items())})
 
 
 def write(sub, seeds):

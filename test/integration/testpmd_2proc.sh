@@ -14,6 +14,8 @@
 #       traffic as in macswap
 #   stall: txonly while B's process is stopped twice for 0.4 s: B's shared-memory ring
 #       overflows and the frames A's device then drops are counted by B's (drop_overflow)
+#   fastfree: both ports with RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE, 200-byte frames (not
+#       inlined: held until their completion), traffic as in macswap
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/testpmd_common.sh"
 scenario=${1:?usage: testpmd_2proc.sh SCENARIO [huge|nohuge]}
@@ -35,6 +37,7 @@ dev_a=softud0=127.0.0.2 dev_b=softud1=127.0.0.3
 addr_a=127.0.0.2 addr_b=127.0.0.3
 case $scenario in
 multiseg) a_extra=(--tx-offloads=0x8000) ;;
+fastfree) a_extra=(--tx-offloads=0x00010000) b_extra=(--tx-offloads=0x00010000) ;;
 ib) dev_a=$dev_a:ib dev_b=$dev_b:ib addr_a=2 addr_b=3 ;; # LID = low 16 bits of the address
 flowgen) a_extra_peer=";00:01:02:03:04:01@127.0.0.3/$QPN" ;; # testpmd 22.11 flowgen's fixed dst MAC
 hosts) dev_a=softud0=10.99.0.1 dev_b=softud1=10.99.0.2 addr_a=10.99.0.1 addr_b=10.99.0.2 ;;
@@ -54,6 +57,7 @@ b_mode=rxonly a_mode=io
 case $scenario in
 rxonly) ;;
 macswap | hosts) b_mode=macswap; bursts=4 ;;
+fastfree) b_mode=macswap; bursts=4; tp_run A "set txpkts 200" ;;
 mac) b_mode=mac; bursts=4 ;;
 flowgen) a_mode=flowgen ;;
 ib) b_mode=macswap; bursts=4
@@ -91,13 +95,13 @@ b_tx=$(tp_stat B TX-packets) b_rx=$(tp_stat B RX-packets)
 b_nombuf=$(tp_stat B RX-nombuf)
 sd_a_tx=$(softud_counter softud0 tx_packets)
 sd_b_rx=$(softud_counter softud1 rx_packets)
-sd_b_norecv=$(softud_counter softud1 drop_no_recv)
-sd_b_overflow=$(softud_counter softud1 drop_overflow) # shared-memory ring full past the pause
+sd_b_drops=$(softud_drops softud1)                      # every cause
+sd_b_overflow=$(softud_counter softud1 drop_overflow) # of which: ring full past a pause
 sd_a_calls=$(softud_counter softud0 post_send_calls)
 sd_a_wrs=$(softud_counter softud0 post_send_wrs)
 sd_a_sig=$(softud_counter softud0 signaled_wrs)
 echo "A: tx $a_tx rx $a_rx | B: tx $b_tx rx $b_rx nombuf $b_nombuf | softud: A sent $sd_a_tx," \
-     "B delivered $sd_b_rx, B no-recv drops $sd_b_norecv; A post_send $sd_a_calls calls / $sd_a_wrs WRs," \
+     "B delivered $sd_b_rx, B device drops $sd_b_drops; A post_send $sd_a_calls calls / $sd_a_wrs WRs," \
      "$sd_a_sig signaled"
 tp_quit A
 tp_quit B
@@ -113,7 +117,13 @@ case $scenario in
 rxonly)
     expect_eq "A TX-packets" "$a_tx" "$frames"
     expect_eq "B RX-packets" "$b_rx" "$frames" ;;
-macswap | ib | mac | hosts)
+macswap | ib | mac | hosts | fastfree)
+    if [ "$scenario" = fastfree ]; then
+        grep -q "single-segment inline fast-free tx burst" "${TP_LOG[A]}" &&
+            grep -q "single-segment inline fast-free tx burst" "${TP_LOG[B]}" ||
+            fail "the fast-free tx burst was not selected"
+        expect_eq "B RX-bytes (200-byte frames)" "$(tp_stat B RX-bytes)" "$((frames * 200))"
+    fi
     expect_eq "A TX-packets" "$a_tx" "$frames"
     expect_eq "B RX-packets" "$b_rx" "$frames"
     expect_eq "B TX-packets (swapped back)" "$b_tx" "$frames"
@@ -128,11 +138,12 @@ io)
 txonly | flowgen | stall)
     [ "$a_tx" -gt 1000 ] || fail "$scenario sent only $a_tx frames"
     [ "$scenario" != stall ] || [ "$sd_b_overflow" -gt 0 ] || fail "B's stalls overflowed nothing"
-    # Conservation: what softud sent arrived at B, or B's device counted it (no receive posted).
-    lost=$((sd_a_tx - sd_b_rx - sd_b_norecv - sd_b_overflow))
+    # Conservation: what softud sent arrived at B, or B's device counted it as dropped (no
+    # receive posted, ring overflow, ...).
+    lost=$((sd_a_tx - sd_b_rx - sd_b_drops))
     kdrops=$(ip netns exec "$TP_NETNS" awk '/^Udp: [0-9]/{print $6}' /proc/net/snmp)
-    echo "A sent $sd_a_tx, B delivered $sd_b_rx + no-recv drops $sd_b_norecv + ring-overflow drops" \
-         "$sd_b_overflow; kernel UDP rcvbuf drops $kdrops"
+    echo "A sent $sd_a_tx, B delivered $sd_b_rx + device drops $sd_b_drops (ring overflow" \
+         "$sd_b_overflow); kernel UDP rcvbuf drops $kdrops"
     [ "$lost" -le "$kdrops" ] || fail "$lost frames unaccounted for (kernel dropped $kdrops)"
     expect_eq "B rx_drop_nombuf" "$(tp_stat B rx_drop_nombuf)" "$b_nombuf" ;;
 bcast)

@@ -220,3 +220,44 @@ tp_memcached_stop() {
     [ -n "$TP_MC_PIDS" ] && bash "$RDMAUD_TOP/test/registry/memcached_fixture.sh" stop $TP_MC_PIDS
     TP_MC_PIDS=""
 }
+
+# ---- two ports, each the other's static peer -----------------------------------
+# tp_static_pair: A on softud0 (127.0.0.2, MAC TP_MAC_A) and B on softud1 (127.0.0.3,
+# TP_MAC_B), each the other's static peer (a process's first QP, its port's queue 0, is
+# QPN 0x11); A forwards on lcore 1, B on lcore 0. Extra testpmd arguments: TP_A_ARGS, TP_B_ARGS.
+TP_MAC_A=02:00:00:00:00:0a
+TP_MAC_B=02:00:00:00:00:0b
+TP_A_ARGS=()
+TP_B_ARGS=()
+tp_static_pair() {
+    tp_start A softud0=127.0.0.2 -l 0,1 --main-lcore 0 --no-huge -m 512 \
+        --vdev="net_rdmaud0,dev=softud0,mac=$TP_MAC_A,peers=$TP_MAC_B@127.0.0.3/0x11" \
+        -- -i --total-num-mbufs=8192 --rxd=1024 --txd=512 --eth-peer=0,$TP_MAC_B "${TP_A_ARGS[@]}"
+    tp_start B softud1=127.0.0.3 -l 0,1 --main-lcore 1 --no-huge -m 512 \
+        --vdev="net_rdmaud0,dev=softud1,mac=$TP_MAC_B,peers=$TP_MAC_A@127.0.0.2/0x11" \
+        -- -i --total-num-mbufs=8192 --rxd=1024 --txd=512 --eth-peer=0,$TP_MAC_A "${TP_B_ARGS[@]}"
+}
+
+# softud_drops DEVICE: datagrams for DEVICE that it counted as dropped, the sum of its drop_*
+# counters: every cause, incl. drop_no_recv (no receive posted) and drop_overflow (its
+# shared-memory ring stayed full while the receiver was starved of CPU, e.g. in a sanitizer
+# build; counted by the receiver once it drains the lane). 0 before the device has published
+# any counters. The one helper every frame ledger uses.
+softud_drops() {
+    [ -e "$TEST_TMP/stat/$1.counters" ] || { echo 0; return; }
+    "$RDMAUD_BUILD/lib/softud/softud-stat" --dir "$TEST_TMP/stat" "$1" |
+        awk '$1 ~ /^drop_/ {s += $2} END {print s + 0}'
+}
+
+# softud_wait_ledger SENDER RECEIVER [SECONDS]: wait (bounded) until the receiver device has
+# delivered or dropped every datagram the sender device sent (they may still be in flight).
+softud_wait_ledger() {
+    local i want got
+    for ((i = 0; i < ${3:-10} * 10; i++)); do
+        want=$(softud_counter "$1" tx_packets)
+        got=$(($(softud_counter "$2" rx_packets) + $(softud_drops "$2")))
+        [ "$got" -ge "$want" ] && return 0
+        sleep 0.1
+    done
+    echo "softud_wait_ledger: $2 delivered or dropped $got of the $want datagrams $1 sent"
+}

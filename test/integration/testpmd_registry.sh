@@ -40,7 +40,7 @@ a_unknown=$(tp_stat A tx_drop_unknown_mac)
 a_resolved=$(tp_stat A registry_resolved)
 # Frames B's device dropped before the PMD saw them: its shared-memory ring stayed full past the
 # sender's pause (a slow receiver, e.g. in a sanitizer build), or no receive was posted.
-b_dev_drops=$(( $(softud_counter softud1 drop_overflow) + $(softud_counter softud1 drop_no_recv) ))
+b_dev_drops=$(softud_drops softud1)
 q0=$(grep -A2 "RX Port= 0/Queue= 0" "${TP_LOG[B]}" | grep -oE "RX-packets: +[0-9]+" | tail -1 | grep -oE '[0-9]+$')
 q1=$(grep -A2 "RX Port= 0/Queue= 1" "${TP_LOG[B]}" | grep -oE "RX-packets: +[0-9]+" | tail -1 | grep -oE '[0-9]+$')
 echo "A: tx $a_tx (unknown-MAC drops $a_unknown, peers resolved $a_resolved) | B: rx $b_rx (queue 0: ${q0:-0}, queue 1: ${q1:-0}), device drops $b_dev_drops"

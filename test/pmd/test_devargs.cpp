@@ -4,8 +4,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
+
+#include <unistd.h>
 
 #include "rdmaud_devargs.h"
 
@@ -187,5 +190,104 @@ INSTANTIATE_TEST_SUITE_P(Peers, DevargsBad, ::testing::Values(
 	BadCase{"tx_inline=1025", "invalid devarg tx_inline=1025"},
 	BadCase{"tx_signal=0", "invalid devarg tx_signal=0"},
 	BadCase{"tx_signal=257", "invalid devarg tx_signal=257"}));
+
+
+/* A peers file in the temporary directory, removed at scope exit. */
+struct TempFile {
+	std::string path;
+	explicit TempFile(const std::string &text)
+	{
+		char tmpl[] = "/tmp/rdmaud_peers_XXXXXX";
+		int fd = mkstemp(tmpl);
+		EXPECT_GE(fd, 0);
+		path = tmpl;
+		EXPECT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+		close(fd);
+	}
+	~TempFile() { unlink(path.c_str()); }
+};
+
+/* n distinct peers, one per line: 02:00:00:<i>@127.0.0.3/0x11. */
+std::string peer_lines(unsigned n)
+{
+	std::string s;
+	char line[64];
+	for (unsigned i = 0; i < n; i++) {
+		std::snprintf(line, sizeof(line), "02:00:00:%02x:%02x:%02x@127.0.0.3/0x11\n", (i >> 16) & 0xff,
+			      (i >> 8) & 0xff, i & 0xff);
+		s += line;
+	}
+	return s;
+}
+
+TEST(Devargs, PeersFile)
+{
+	TempFile f("# static peers\n\n  02:00:00:00:00:01@127.0.0.3/0x11  \r\n"
+		   "02:00:00:00:00:02@10.0.0.7/0x12/0x2222 ; 02:00:00:00:00:03@0x0b03/0x13 # IB LID\n"
+		   "\t\n02:00:00:00:00:04@fe80::1/99");
+	DevConfig cfg;
+	std::string err;
+	const std::string args = "peers=02:00:00:00:00:09@127.0.0.2/0x11,peers_file=" + f.path;
+	ASSERT_EQ(parse(args.c_str(), cfg, err), 0) << err;
+	ASSERT_EQ(cfg.peers.size(), 5u);
+	EXPECT_EQ(cfg.peers[0].mac.addr_bytes[5], 0x09); /* peers= first, then the file in order */
+	EXPECT_EQ(cfg.peers[1].mac.addr_bytes[5], 0x01);
+	EXPECT_EQ(cfg.peers[1].qpn, 0x11u);
+	EXPECT_EQ(cfg.peers[2].qpn, 0x12u);
+	EXPECT_TRUE(cfg.peers[2].qkey_set);
+	EXPECT_EQ(cfg.peers[2].qkey, 0x2222u);
+	EXPECT_EQ(cfg.peers[3].kind, rdmaud::PeerAddrKind::kLid);
+	EXPECT_EQ(cfg.peers[3].lid, 0x0b03);
+	EXPECT_EQ(cfg.peers[4].qpn, 99u);
+	EXPECT_EQ(cfg.peers[4].gid[0], 0xfe);
+}
+
+TEST(Devargs, PeersFileTenThousand)
+{
+	TempFile f(peer_lines(10000));
+	DevConfig cfg;
+	std::string err;
+	ASSERT_EQ(parse(("peers_file=" + f.path).c_str(), cfg, err), 0) << err;
+	ASSERT_EQ(cfg.peers.size(), 10000u);
+	EXPECT_EQ(cfg.peers[9999].mac.addr_bytes[4], 9999 >> 8);
+	EXPECT_EQ(cfg.peers[9999].mac.addr_bytes[5], 9999 & 0xff);
+}
+
+TEST(Devargs, PeersFileRefused)
+{
+	struct Case {
+		std::string text;
+		std::string extra; /* devargs before peers_file= */
+		const char *names;
+	};
+	const Case cases[] = {
+		{"# nothing but a comment\n\n", "", "no peer entries"},
+		{"02:00:00:00:00:01@127.0.0.3/0x11\n\n02:00:00:00:01@127.0.0.3/0x11\n", "", "line 3: peer \"02:00:00:00:01@127.0.0.3/0x11\": bad MAC"},
+		{"02:00:00:00:00:01@127.0.0.3\n", "", "line 1: peer \"02:00:00:00:00:01@127.0.0.3\": expected MAC@ADDR/QPN"},
+		{"02:00:00:00:00:01@127.0.0.3/1\n", "", "bad QPN"},
+		{"02:00:00:00:00:01@127.0.0.3/5\n02:00:00:00:00:01@127.0.0.4/6\n", "", "line 2: peer \"02:00:00:00:00:01@127.0.0.4/6\": MAC listed twice"},
+		{"02:00:00:00:00:01@127.0.0.3/5\n", "peers=02:00:00:00:00:01@127.0.0.9/7,", "MAC listed twice"},
+		{peer_lines(rdmaud::kMaxStaticPeers + 1), "", "more than 16384 static peers"},
+		{peer_lines(rdmaud::kMaxStaticPeers), "peers=02:01:00:00:00:01@127.0.0.9/7,", "more than 16384 static peers"},
+	};
+	for (const Case &c : cases) {
+		TempFile f(c.text);
+		DevConfig cfg;
+		std::string err;
+		const std::string args = c.extra + "peers_file=" + f.path;
+		EXPECT_EQ(parse(args.c_str(), cfg, err), -EINVAL) << c.names;
+		EXPECT_NE(err.find("invalid devarg peers_file=" + f.path), std::string::npos) << err;
+		EXPECT_NE(err.find(c.names), std::string::npos) << "expected \"" << c.names << "\" in: " << err;
+	}
+	DevConfig cfg;
+	std::string err;
+	EXPECT_EQ(parse("peers_file=/nonexistent/rdmaud-peers", cfg, err), -EINVAL);
+	EXPECT_NE(err.find("peers_file=/nonexistent/rdmaud-peers: cannot open: No such file or directory"),
+		  std::string::npos) << err;
+	EXPECT_EQ(parse("peers_file=", cfg, err), -EINVAL);
+	EXPECT_NE(err.find("expected the path of a peers file"), std::string::npos) << err;
+	EXPECT_EQ(parse("peers_file=/tmp", cfg, err), -EINVAL); /* a directory: read error */
+	EXPECT_NE(err.find("peers_file=/tmp"), std::string::npos) << err;
+}
 
 } // namespace

@@ -74,6 +74,33 @@ TEST(PeerTable, EmptyTableMissesEverything)
 	PeerTable::destroy(t, nullptr);
 }
 
+/* Keys whose home is the last home slot at the size their count asks for (128
+ * slots for 40): their probes would run past the tail, so the table is built
+ * larger until they fit; every key is found, and the last slot stays free so a
+ * probe for a missing key ends. */
+TEST(PeerTable, LongProbesGrowTheTable)
+{
+	std::vector<PeerEntry> in;
+	for (unsigned i = 1; in.size() < kPeerProbeTail + 8 && i < 65536; i++)
+		if (PeerTable::hash(mac_key(mac(i >> 8, i & 0xff))) >> 25 == 127) /* 128 home slots */
+			in.push_back(PeerEntry{mac_key(mac(i >> 8, i & 0xff)), fake_ah(i), i, 7});
+	ASSERT_EQ(in.size(), kPeerProbeTail + 8);
+	PeerTable *t = PeerTable::build(in, 0, SOCKET_ID_ANY);
+	ASSERT_NE(t, nullptr);
+	EXPECT_GT(t->mask + 1, 128u) << "grown beyond the load factor's size";
+	EXPECT_EQ(t->nslots, t->mask + 1 + kPeerProbeTail);
+	EXPECT_EQ(t->slots[t->nslots - 1].key, kEmptyKey);
+	for (const PeerEntry &e : in) {
+		const PeerEntry *f = t->find(e.key);
+		ASSERT_NE(f, nullptr);
+		EXPECT_EQ(f->qpn, e.qpn);
+	}
+	EXPECT_EQ(t->find(mac_key(mac(0xff, 0xff))), nullptr);
+	g_destroyed = 0;
+	PeerTable::destroy(t, count_destroy);
+	EXPECT_EQ(g_destroyed.load(), static_cast<int>(in.size())) << "tail slots' handles too";
+}
+
 /* A reader hammers the table while the writer republishes it: every table the
  * reader holds must still be intact (its entries carry the table's generation),
  * and every replaced table is destroyed exactly once. */

@@ -7,11 +7,13 @@
  */
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <vector>
 
 #include <rte_ether.h>
+#include <rte_ip.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
@@ -351,14 +353,182 @@ TEST_F(TxTest, ErrorCompletionIsCounted)
 	EXPECT_EQ(q->tail, 2u);
 }
 
+TEST_F(TxTest, MixedBurstKeepsOrderAndCountsEveryDrop)
+{
+	const rte_ether_addr zero{{0, 0, 0, 0, 0, 0}};
+	std::vector<rte_mbuf *> v = {frame(kPeerA), frame(kUnknown), frame(kPeerB, 70), frame(kBcast, 80),
+				     frame(kPeerA, 1515), frame(kPeerB, 90), frame(zero), frame(kPeerA, 100)};
+	ASSERT_EQ(send(tx_burst_single, v), 8);
+	EXPECT_EQ(stub.send_calls, 1) << "one doorbell, whatever the mix";
+	ASSERT_EQ(stub.sent.size(), 6u);
+	const uint32_t qpns[] = {0x100, 0x200, 0x100, 0x200, 0x200, 0x100}; /* bcast: A then B */
+	const uint32_t lens[] = {60, 70, 80, 80, 90, 100};
+	for (size_t i = 0; i < 6; i++) {
+		EXPECT_EQ(stub.sent[i].qpn, qpns[i]) << "WR " << i;
+		EXPECT_EQ(stub.sent[i].sges[0].length, lens[i]) << "WR " << i;
+	}
+	EXPECT_EQ(stub.sent[0].qkey, 0x1111u);
+	EXPECT_EQ(stub.sent[1].qkey, 0x2222u);
+	EXPECT_EQ(q->c.drop_unknown_mac, 2u) << "an unknown MAC and 00:00:00:00:00:00";
+	EXPECT_EQ(q->c.drop_oversize, 1u);
+	EXPECT_EQ(q->c.bcast_frames, 1u);
+	EXPECT_EQ(q->c.resolver_hits, 4u);
+	EXPECT_EQ(q->c.resolver_misses, 2u);
+	EXPECT_EQ(q->c.packets, 6u);
+	EXPECT_EQ(q->c.bytes, 60u + 70 + 80 * 2 + 90 + 100);
+}
+
+TEST_F(TxTest, RingWrapsInsideABurst)
+{
+	std::vector<rte_mbuf *> v;
+	for (int i = 0; i < 50; i++)
+		v.push_back(frame(kPeerA));
+	ASSERT_EQ(send(tx_burst_single, v), 50);
+	tx_reap(*q);
+	std::vector<rte_mbuf *> w;
+	for (int i = 0; i < 32; i++)
+		w.push_back(frame(i % 2 ? kPeerA : kPeerB, 60 + i));
+	ASSERT_EQ(send(tx_burst_single, w), 32) << "slots 50..63 and 0..17";
+	ASSERT_EQ(stub.sent.size(), 82u);
+	for (int i = 0; i < 32; i++) {
+		const Stub::Sent &s = stub.sent[50 + i];
+		EXPECT_EQ(s.wr_id, (50u + i) % kDesc) << "wr_id is the ring slot";
+		EXPECT_EQ(s.sges[0].addr, rte_pktmbuf_mtod(w[i], uintptr_t));
+		EXPECT_EQ(s.qpn, i % 2 ? 0x100u : 0x200u);
+	}
+	EXPECT_EQ(stub.send_calls, 2);
+	EXPECT_EQ(q->head, 82u);
+}
+
+TEST_F(TxTest, MultiSegmentVariantThenSingleSegmentPostsOneSge)
+{
+	rte_mbuf *h = frame(kPeerA, 100);
+	rte_mbuf *s2 = rte_pktmbuf_alloc(mp);
+	rte_pktmbuf_append(s2, 50);
+	ASSERT_EQ(rte_pktmbuf_chain(h, s2), 0);
+	std::vector<rte_mbuf *> v = {h, frame(kPeerB, 64)};
+	ASSERT_EQ(send(tx_burst_multi, v), 2);
+	ASSERT_EQ(stub.sent.size(), 2u);
+	EXPECT_EQ(stub.sent[0].sges.size(), 2u);
+	EXPECT_EQ(stub.sent[1].sges.size(), 1u) << "a one-segment frame in the multi-segment variant";
+	/* Stop (what the reset QP never completed is freed) and restart single-segment:
+	 * the WR that carried two SGEs carries one. */
+	txq_drain(*q);
+	q->head = q->tail = 0;
+	std::vector<rte_mbuf *> w = {frame(kPeerA, 64)};
+	ASSERT_EQ(send(tx_burst_single, w), 1);
+	EXPECT_EQ(stub.sent.back().wr_id, 0u);
+	EXPECT_EQ(stub.sent.back().sges.size(), 1u);
+}
+
+TEST_F(TxTest, SoftwareRssSpreadsFlowsOfAMultiQueuePeer)
+{
+	const rte_ether_addr multi_mac{{0x02, 0, 0, 0, 0, 0x0c}};
+	PeerEntry multi{mac_key(multi_mac), fake_ah(0xd), 0x300, 0x3333};
+	multi.nqpn = 4;
+	multi.qpn_off = 0;
+	std::vector<PeerEntry> peers = {{mac_key(kPeerA), fake_ah(0xa), 0x100, 0x1111}, multi};
+	dir.offline(0); /* no burst in progress: the old table goes at once */
+	ASSERT_TRUE(dir.publish(PeerTable::build(peers, {0x300, 0x301, 0x302, 0x303}, mac_key(kSelf), SOCKET_ID_ANY)));
+	dir.online(0);
+	std::vector<rte_mbuf *> v;
+	for (int i = 0; i < 48; i++) {
+		rte_mbuf *m = frame(multi_mac, 60);
+		auto *eh = rte_pktmbuf_mtod(m, rte_ether_hdr *);
+		eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+		auto *ip = reinterpret_cast<rte_ipv4_hdr *>(eh + 1);
+		ip->version_ihl = RTE_IPV4_VHL_DEF;
+		ip->next_proto_id = IPPROTO_UDP;
+		ip->src_addr = RTE_BE32(0x0a000001);
+		ip->dst_addr = RTE_BE32(0x0a000002);
+		uint16_t ports[2] = {rte_cpu_to_be_16(static_cast<uint16_t>(1000 + i % 16)), RTE_BE16(7)};
+		std::memcpy(ip + 1, ports, sizeof(ports));
+		v.push_back(m);
+	}
+	v.push_back(frame(kPeerA)); /* a one-queue peer in the same burst */
+	ASSERT_EQ(send(tx_burst_single, v), 49);
+	ASSERT_EQ(stub.sent.size(), 49u);
+	std::vector<uint32_t> flow_qpn(16, 0);
+	std::vector<int> per_qpn(4, 0);
+	for (int i = 0; i < 48; i++) {
+		const uint32_t qpn = stub.sent[i].qpn;
+		ASSERT_GE(qpn, 0x300u);
+		ASSERT_LE(qpn, 0x303u);
+		EXPECT_EQ(stub.sent[i].qkey, 0x3333u);
+		EXPECT_EQ(stub.sent[i].ah, fake_ah(0xd));
+		if (flow_qpn[i % 16] == 0)
+			flow_qpn[i % 16] = qpn;
+		EXPECT_EQ(qpn, flow_qpn[i % 16]) << "a flow keeps its queue";
+		per_qpn[qpn - 0x300]++;
+	}
+	EXPECT_GE(std::count_if(per_qpn.begin(), per_qpn.end(), [](int c) { return c > 0; }), 2)
+		<< "16 flows over 4 queues use more than one";
+	EXPECT_EQ(stub.sent[48].qpn, 0x100u);
+}
+
+class TxFastFreeTest : public TxTest {
+protected:
+	void SetUp() override
+	{
+		TxTest::SetUp();
+		q->inline_max = 128;
+	}
+};
+
+TEST_F(TxFastFreeTest, FramesGoBackToTheirPool)
+{
+	stub.auto_complete = false;
+	std::vector<rte_mbuf *> v = {frame(kPeerA, 64), frame(kPeerA, 200), frame(kUnknown, 64)};
+	ASSERT_EQ(send(tx_burst_single_inline_ff, v), 3);
+	ASSERT_EQ(stub.sent.size(), 2u);
+	EXPECT_TRUE(stub.sent[0].flags & IBV_SEND_INLINE);
+	EXPECT_FALSE(stub.sent[1].flags & IBV_SEND_INLINE);
+	EXPECT_EQ(q->c.inlined, 1u);
+	EXPECT_EQ(q->c.drop_unknown_mac, 1u);
+	EXPECT_EQ(rte_mempool_avail_count(mp), 1023u) << "inlined and dropped frames are back; the large one is held";
+	stub.complete(stub.sent[1].wr_id);
+	q->signal = 1; /* the next burst reaps: half the ring is not outstanding */
+	tx_reap(*q);
+	EXPECT_EQ(rte_mempool_avail_count(mp), 1024u);
+}
+
+TEST_F(TxFastFreeTest, BroadcastIsFreedByItsLastCopy)
+{
+	stub.auto_complete = false;
+	q->inline_max = 0;
+	rte_mbuf *m = frame(kBcast, 200);
+	std::vector<rte_mbuf *> v = {m};
+	ASSERT_EQ(send(tx_burst_single_ff, v), 1);
+	ASSERT_EQ(stub.sent.size(), 2u);
+	EXPECT_EQ(rte_mbuf_refcnt_read(m), 1) << "fast free: no reference per copy";
+	stub.complete(stub.sent[0].wr_id);
+	tx_reap(*q);
+	EXPECT_EQ(rte_mempool_avail_count(mp), 1023u) << "the second copy still needs the buffer";
+	stub.complete(stub.sent[1].wr_id);
+	tx_reap(*q);
+	EXPECT_EQ(rte_mempool_avail_count(mp), 1024u);
+}
+
+TEST_F(TxTest, SelectsTheVariantForTheOffloads)
+{
+	EXPECT_EQ(select_tx_burst(false, false, false), tx_burst_single);
+	EXPECT_EQ(select_tx_burst(false, true, false), tx_burst_single_inline);
+	EXPECT_EQ(select_tx_burst(false, false, true), tx_burst_single_ff);
+	EXPECT_EQ(select_tx_burst(false, true, true), tx_burst_single_inline_ff);
+	EXPECT_EQ(select_tx_burst(true, false, true), tx_burst_multi) << "chains are freed segment by segment";
+	EXPECT_EQ(select_tx_burst(true, true, false), tx_burst_multi_inline);
+}
+
+
 class RxTest : public ::testing::Test {
 protected:
 	static constexpr uint32_t kDesc = 64;
-	void make(unsigned pool_size)
+	/* A filled queue of port 3 on a pool of pool_size mbufs (per-lcore cache, private area). */
+	void make(unsigned pool_size, unsigned cache = 0, uint16_t priv = 0)
 	{
 		static int id;
 		std::string name = "rxpool" + std::to_string(id++);
-		mp = rte_pktmbuf_pool_create(name.c_str(), pool_size, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+		mp = rte_pktmbuf_pool_create(name.c_str(), pool_size, cache, priv, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 		ASSERT_NE(mp, nullptr);
 		reg.init(MrOps{nullptr, reg_all, dereg_none});
 		q = rxq_alloc(kDesc, RTE_MBUF_DEFAULT_DATAROOM + kGrhLen, SOCKET_ID_ANY);
@@ -475,5 +645,65 @@ TEST_F(RxTest, ErrorAndRuntCompletionsKeepTheBuffer)
 	EXPECT_EQ(q->mbufs[0], slot0);
 	EXPECT_EQ(stub.recvs.size(), kDesc + 3);
 }
+
+TEST_F(RxTest, GoodAndBadCompletionsInterleaved)
+{
+	make(1024);
+	rte_mbuf *slot[5];
+	for (int i = 0; i < 5; i++)
+		slot[i] = q->mbufs[i];
+	stub.receive(0, 60);
+	stub.receive(1, 60, IBV_WC_LOC_LEN_ERR);
+	stub.receive(2, 61);
+	stub.receive(3, 5); /* runt */
+	stub.receive(4, 62);
+	rte_mbuf *pkts[32];
+	ASSERT_EQ(rx_burst(q, pkts, 32), 3);
+	held.assign(pkts, pkts + 3);
+	EXPECT_EQ(pkts[0], slot[0]);
+	EXPECT_EQ(pkts[1], slot[2]);
+	EXPECT_EQ(pkts[2], slot[4]);
+	EXPECT_EQ(pkts[1]->data_len, 61);
+	EXPECT_EQ(pkts[2]->pkt_len, 62u);
+	EXPECT_EQ(q->mbufs[1], slot[1]) << "an error keeps the slot's buffer";
+	EXPECT_EQ(q->mbufs[3], slot[3]);
+	EXPECT_NE(q->mbufs[0], slot[0]);
+	EXPECT_EQ(q->c.wc_errors, 1u);
+	EXPECT_EQ(q->c.runts, 1u);
+	EXPECT_EQ(q->c.packets, 3u);
+	EXPECT_EQ(stub.recv_calls, 2);
+}
+
+TEST_F(RxTest, FromAPoolWithACacheEveryFieldIsSet)
+{
+	make(1024, 64, 16);
+	EXPECT_EQ(q->buf_off, sizeof(rte_mbuf) + 16 + RTE_PKTMBUF_HEADROOM - kGrhLen) << "16 bytes of private area";
+	for (int round = 0; round < 4; round++) {
+		for (uint32_t i = 0; i < 32; i++)
+			stub.receive((round * 32 + i) % kDesc, 100);
+		rte_mbuf *pkts[32];
+		ASSERT_EQ(rx_burst_fixed_lkey(q, pkts, 32), 32);
+		for (rte_mbuf *m : pkts) {
+			/* A recycled mbuf's stale fields must not leak into the delivered frame. */
+			EXPECT_EQ(m->ol_flags, 0u);
+			EXPECT_EQ(m->packet_type, 0u);
+			EXPECT_EQ(m->nb_segs, 1);
+			EXPECT_EQ(m->port, 3);
+			EXPECT_EQ(m->data_off, RTE_PKTMBUF_HEADROOM);
+			EXPECT_EQ(rte_mbuf_refcnt_read(m), 1);
+			m->ol_flags = RTE_MBUF_F_RX_VLAN; /* dirty them before they are recycled */
+			m->packet_type = RTE_PTYPE_L2_ETHER;
+		}
+		rte_pktmbuf_free_bulk(pkts, 32);
+	}
+	/* The last burst's reposted receives point 40 bytes before their new mbufs' data,
+	 * with the pool's lkey (their slots have not been used since). */
+	for (size_t i = stub.recvs.size() - 32; i < stub.recvs.size(); i++) {
+		const auto &[slot, sge] = stub.recvs[i];
+		EXPECT_EQ(sge.addr, rte_pktmbuf_mtod(q->mbufs[slot], uintptr_t) - kGrhLen);
+		EXPECT_EQ(sge.lkey, 0x77u);
+	}
+}
+
 
 } // namespace

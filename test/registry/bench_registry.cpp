@@ -2,7 +2,8 @@
 // registry_bench: publish N endpoints into a real memcached, then measure resolution rates
 // (single gets, batched mget, and the Resolver end to end from a datapath-like producer), the
 // heap cost per cached peer, and the resolver's CPU while it keeps N peers revalidated.
-// Usage: registry_bench [N] [--registry host:port] [--key]   (no --registry: starts memcached)
+// Usage: registry_bench [N] [--registry host:port[,...]] [--servers K] [--key]
+//   (no --registry: starts K private memcached servers, default 1; several are mirrors)
 // Results: doc/perf-registry.md.
 #include <malloc.h>
 #include <sys/resource.h>
@@ -46,9 +47,12 @@ int main(int argc, char** argv) {
     uint32_t n = 10000;
     std::string registry;
     bool keyed = false;
+    unsigned servers = 1;
     for (int i = 1; i < argc; i++) {
         if (!std::strcmp(argv[i], "--registry") && i + 1 < argc)
             registry = argv[++i];
+        else if (!std::strcmp(argv[i], "--servers") && i + 1 < argc)
+            servers = unsigned(std::strtoul(argv[++i], nullptr, 10));
         else if (!std::strcmp(argv[i], "--key"))
             keyed = true;
         else
@@ -58,11 +62,17 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "N must be 1..65536\n");
         return 2;
     }
-    rdmaud::registry::test::Memcached mc;
+    if (servers == 0 || servers > 4) {
+        std::fprintf(stderr, "--servers must be 1..4\n");
+        return 2;
+    }
+    rdmaud::registry::test::Memcached mc[4];
     if (registry.empty()) {
-        if (!mc.start())
-            return 1;
-        registry = mc.address();
+        for (unsigned i = 0; i < servers; i++) {
+            if (!mc[i].start())
+                return 1;
+            registry += (i ? "," : "") + mc[i].address();
+        }
     }
     RegistryConfig cfg;
     if (Status st = parse_servers(registry, &cfg.servers); !st) {

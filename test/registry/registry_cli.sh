@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rdmaud-registry against a real memcached: publish, list, show (MAC and name), members, purge
 # one and all, HMAC key files (forged records refused), concurrent publishers (processes), the
-# seed's HRD_REGISTRY_IP, and the exit codes of every failure.
+# seed's HRD_REGISTRY_IP, the exit codes of every failure, and two mirrored servers with one dead.
 # Usage: registry_cli.sh <rdmaud-registry> <memcached_fixture.sh>
 set -uo pipefail
 cli=$1
@@ -119,6 +119,31 @@ if [ "$elapsed" -gt 2000 ]; then
     echo "FAIL: a dead server took ${elapsed} ms to report"
     fails=$((fails + 1))
 fi
+
+# Two servers are mirrors: with one dead, one-shot processes (a fresh client each, so no
+# libmemcached ejection to wait for) still publish and read every endpoint through the other.
+read -r p1 w1 m1 < <(bash "$fixture" start) || { echo "FAIL: memcached 1 did not start"; exit 1; }
+mc=("$w1" "$m1")
+read -r p2 w2 m2 < <(bash "$fixture" start) || { echo "FAIL: memcached 2 did not start"; exit 1; }
+mc+=("$w2" "$m2")
+two=(--registry "127.0.0.1:$p1,127.0.0.1:$p2" --ns mirrors)
+for i in 10 11 12 13 14 15 16 17; do
+    check "publish 02:..:$i on two servers" 0 "$cli" "${two[@]}" publish --mac "02:00:00:00:02:$i" --lid "$i" --qpn 17 --name "m$i" --ttl 60
+done
+bash "$fixture" stop "$w1" "$m1"
+mc=("$w2" "$m2")
+for i in 10 11 12 13 14 15 16 17; do
+    check "show m$i with server 1 dead" 0 "$cli" "${two[@]}" show "m$i"
+done
+for i in 20 21 22 23 24 25 26 27; do
+    check "publish 02:..:$i with server 1 dead" 0 "$cli" "${two[@]}" publish --mac "02:00:00:00:02:$i" --lid "$i" --qpn 17 --ttl 60
+done
+check "list with server 1 dead" 0 "$cli" "${two[@]}" list
+has "every endpoint listed" "$tmp/out" "^16 endpoint"
+check "the survivor alone holds them all" 0 "$cli" --registry "127.0.0.1:$p2" --ns mirrors list
+has "every endpoint on the survivor" "$tmp/out" "^16 endpoint"
+bash "$fixture" stop "${mc[@]}"
+mc=()
 
 [ "$fails" -eq 0 ] && echo "registry_cli: all passed" || echo "registry_cli: $fails failure(s)"
 exit $((fails > 0))

@@ -256,6 +256,40 @@ TEST_F(FaultWcErr, AnInjectedErrorCompletesWithErrorAndMovesTheQpToError) {
     EXPECT_EQ(wc[0].status, IBV_WC_WR_FLUSH_ERR);
 }
 
+class FaultSendDelay : public Faults {
+    std::string tx_faults() const override { return "send_delay_us=30000"; }
+};
+TEST_F(FaultSendDelay, CompletionsComeLateAndTheSendQueueFillsMeanwhile) {
+    Side& a = side_[0];
+    post_receives(200);
+    const auto t0 = std::chrono::steady_clock::now();
+    // A full send queue (128 WRs, the last of each 32 signaled): the datagrams leave at once...
+    std::vector<ibv_send_wr> wr(128);
+    std::vector<ibv_sge> sge(128);
+    for (size_t i = 0; i < wr.size(); ++i) {
+        make_send(a, wr[i], sge[i], i * kLen, kLen, i, i % 32 == 31 ? IBV_SEND_SIGNALED : 0);
+        wr[i].next = i + 1 < wr.size() ? &wr[i + 1] : nullptr;
+    }
+    ibv_send_wr* bad = nullptr;
+    ASSERT_EQ(ibv_post_send(a.qp, wr.data(), &bad), 0);
+    // ...but their completions are not pollable yet, so no slot is free for a 129th WR.
+    ibv_wc wc[8];
+    EXPECT_EQ(ibv_poll_cq(a.scq, 8, wc), 0);
+    EXPECT_EQ(send(a, 0, kLen, 999, IBV_SEND_SIGNALED), ENOMEM);
+    EXPECT_EQ(receive_all(5).size(), 128u);
+    // After the delay: the four completions, in order; the queue takes WRs again.
+    auto done = poll(a.scq, 4, 1000);
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(30));
+    ASSERT_EQ(done.size(), 4u);
+    for (size_t i = 0; i < done.size(); ++i) {
+        EXPECT_EQ(done[i].status, IBV_WC_SUCCESS);
+        EXPECT_EQ(done[i].wr_id, 32 * i + 31);
+    }
+    EXPECT_EQ(send(a, 0, kLen, 1000, IBV_SEND_SIGNALED), 0);
+    EXPECT_EQ(counter(a, "fault_send_delay"), 5u);  // the 130th WR's too
+    EXPECT_EQ(counter(a, "tx_packets"), 129u);
+}
+
 class FaultCqOverrun : public Faults {
     std::string rx_faults() const override { return "cq_overrun=5"; }
 };

@@ -73,6 +73,24 @@ TEST_F(QpState, UdAttributeMaskRules) {
     EXPECT_EQ(ibv_destroy_qp(qp), 0);
 }
 
+// A completion polled after its QP went through RESET must not count in the new send queue.
+TEST_F(QpState, CompletionsPolledAfterResetDoNotRetireNewSlots) {
+    Side& a = side_[0];
+    for (uint64_t i = 0; i < 10; ++i)
+        ASSERT_EQ(send(a, 0, 8, i), 0);  // completions left unpolled
+    ibv_qp_attr r{};
+    r.qp_state = IBV_QPS_RESET;
+    ASSERT_EQ(ibv_modify_qp(a.qp, &r, IBV_QP_STATE), 0);
+    ASSERT_EQ(to_state(a.qp, IBV_QPS_RTS), 0);
+    EXPECT_EQ(poll(a.scq, 10).size(), 10u);  // the old ones, still pollable
+    // The reset send queue holds its full 64 WRs, then refuses the 65th.
+    for (uint64_t i = 0; i < 64; ++i)
+        ASSERT_EQ(send(a, 0, 8, 100 + i), 0) << "WR " << i;
+    EXPECT_EQ(send(a, 0, 8, 999), ENOMEM);
+    EXPECT_EQ(poll(a.scq, 64).size(), 64u);
+    EXPECT_EQ(send(a, 0, 8, 1000), 0);
+}
+
 TEST_F(QpState, QpnsAreDistinctAndCqInUseCannotBeDestroyed) {
     ibv_qp* q1 = fresh_qp(side_[0]);
     ibv_qp* q2 = fresh_qp(side_[0]);

@@ -3,8 +3,10 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <memory>
+#include <unordered_set>
 
 #include <arpa/inet.h>
 
@@ -18,7 +20,7 @@ namespace rdmaud {
 namespace {
 
 const char *const kValidKeys[] = {kArgDev, kArgPort, kArgGidIndex, kArgQkey, kArgMac,
-				   kArgPeers, kArgTxInline, kArgTxSignal, kArgRegistry, kArgNs,
+				   kArgPeers, kArgPeersFile, kArgTxInline, kArgTxSignal, kArgRegistry, kArgNs,
 				   kArgName, kArgRegistryKey, kArgRegistryTtl, nullptr};
 /* Separators inside peers=: kvargs owns ',' and '=', a MAC and a GID own ':'. */
 inline constexpr char kPeerSep = ';';
@@ -116,6 +118,17 @@ int on_peers(const char *key, const char *value, void *opaque)
 	std::string why;
 	if (value == nullptr || parse_peers(value, ctx->cfg.peers, why) != 0)
 		return bad(ctx, key, value, why.empty() ? "empty peers table" : why.c_str());
+	return 0;
+}
+
+int on_peers_file(const char *key, const char *value, void *opaque)
+{
+	auto *ctx = static_cast<ParseCtx *>(opaque);
+	std::string why;
+	if (value == nullptr || *value == '\0')
+		return bad(ctx, key, value, "expected the path of a peers file");
+	if (parse_peers_file(value, ctx->cfg.peers, why) != 0)
+		return bad(ctx, key, value, why.c_str());
 	return 0;
 }
 
@@ -262,29 +275,29 @@ int parse_kvargs(const char *args, DevConfig &cfg, std::string &err);
 
 } // namespace
 
-int parse_peers(const char *value, std::vector<PeerSpec> &out, std::string &err)
+namespace {
+
+/* Append the ';'-separated entries of s to out; seen holds the MACs already in out. */
+int append_peers(const std::string &s, std::vector<PeerSpec> &out, std::unordered_set<uint64_t> &seen,
+		 std::string &err)
 {
-	out.clear();
-	if (value == nullptr || *value == '\0') {
-		err = "empty peers table";
-		return -EINVAL;
-	}
-	std::string s(value);
 	for (size_t pos = 0; pos <= s.size();) {
 		size_t sep = s.find(kPeerSep, pos);
 		std::string entry = s.substr(pos, sep == std::string::npos ? std::string::npos : sep - pos);
+		const size_t b = entry.find_first_not_of(" \t");
+		entry = b == std::string::npos ? std::string() : entry.substr(b, entry.find_last_not_of(" \t") - b + 1);
 		if (!entry.empty()) { /* a trailing ';' is tolerated */
 			PeerSpec p;
 			if (parse_peer(entry, p, err) != 0)
 				return -EINVAL;
-			for (const PeerSpec &q : out) {
-				if (rte_is_same_ether_addr(&q.mac, &p.mac)) {
-					err = "peer \"" + entry + "\": MAC listed twice";
-					return -EINVAL;
-				}
+			uint64_t key = 0;
+			std::memcpy(&key, p.mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+			if (!seen.insert(key).second) {
+				err = "peer \"" + entry + "\": MAC listed twice";
+				return -EINVAL;
 			}
 			if (out.size() == kMaxStaticPeers) {
-				err = "more than 1024 static peers";
+				err = "more than " + std::to_string(kMaxStaticPeers) + " static peers";
 				return -EINVAL;
 			}
 			out.push_back(p);
@@ -293,11 +306,82 @@ int parse_peers(const char *value, std::vector<PeerSpec> &out, std::string &err)
 			break;
 		pos = sep + 1;
 	}
+	return 0;
+}
+
+std::unordered_set<uint64_t> macs_of(const std::vector<PeerSpec> &v)
+{
+	std::unordered_set<uint64_t> seen;
+	for (const PeerSpec &p : v) {
+		uint64_t key = 0;
+		std::memcpy(&key, p.mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+		seen.insert(key);
+	}
+	return seen;
+}
+
+struct FileCloser {
+	void operator()(FILE *f) const { std::fclose(f); }
+};
+
+} // namespace
+
+int parse_peers(const char *value, std::vector<PeerSpec> &out, std::string &err)
+{
+	out.clear();
+	if (value == nullptr || *value == '\0') {
+		err = "empty peers table";
+		return -EINVAL;
+	}
+	std::unordered_set<uint64_t> seen;
+	if (append_peers(value, out, seen, err) != 0)
+		return -EINVAL;
 	if (out.empty()) {
 		err = "empty peers table";
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int parse_peers_file(const char *path, std::vector<PeerSpec> &out, std::string &err)
+{
+	std::unique_ptr<FILE, FileCloser> f(std::fopen(path, "re"));
+	if (!f) {
+		const int e = errno;
+		err = std::string("cannot open: ") + std::strerror(e);
+		return -e;
+	}
+	std::unordered_set<uint64_t> seen = macs_of(out);
+	const size_t before = out.size();
+	char *buf = nullptr;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	int rc = 0;
+	for (ssize_t len; (len = getline(&buf, &cap, f.get())) >= 0;) {
+		lineno++;
+		std::string line(buf, static_cast<size_t>(len));
+		if (size_t hash = line.find('#'); hash != std::string::npos)
+			line.erase(hash);
+		const size_t b = line.find_first_not_of(" \t\r\n");
+		if (b == std::string::npos)
+			continue;
+		line = line.substr(b, line.find_last_not_of(" \t\r\n") - b + 1);
+		if (append_peers(line, out, seen, err) != 0) {
+			err = "line " + std::to_string(lineno) + ": " + err;
+			rc = -EINVAL;
+			break;
+		}
+	}
+	if (rc == 0 && std::ferror(f.get())) {
+		err = std::string("read error: ") + std::strerror(errno);
+		rc = -EIO;
+	}
+	std::free(buf);
+	if (rc == 0 && out.size() == before) {
+		err = "no peer entries";
+		rc = -EINVAL;
+	}
+	return rc;
 }
 
 int parse_devargs(const char *args, DevConfig &cfg, std::string &err)
@@ -359,7 +443,7 @@ int parse_kvargs(const char *args, DevConfig &cfg, std::string &err)
 		arg_handler_t fn;
 	} handlers[] = {
 		{kArgDev, on_dev}, {kArgPort, on_port}, {kArgGidIndex, on_gid_index},
-		{kArgQkey, on_qkey}, {kArgMac, on_mac}, {kArgPeers, on_peers},
+		{kArgQkey, on_qkey}, {kArgMac, on_mac}, {kArgPeers, on_peers}, {kArgPeersFile, on_peers_file},
 		{kArgTxInline, on_tx_inline}, {kArgTxSignal, on_tx_signal},
 		{kArgRegistry, on_registry}, {kArgNs, on_ns}, {kArgName, on_name},
 		{kArgRegistryKey, on_registry_key}, {kArgRegistryTtl, on_registry_ttl},

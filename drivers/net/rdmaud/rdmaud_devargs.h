@@ -23,6 +23,7 @@ inline constexpr const char kArgGidIndex[] = "gid_index";
 inline constexpr const char kArgQkey[] = "qkey";
 inline constexpr const char kArgMac[] = "mac";
 inline constexpr const char kArgPeers[] = "peers";
+inline constexpr const char kArgPeersFile[] = "peers_file";
 inline constexpr const char kArgTxInline[] = "tx_inline";
 inline constexpr const char kArgTxSignal[] = "tx_signal";
 inline constexpr const char kArgRegistry[] = "registry";
@@ -65,8 +66,8 @@ inline constexpr unsigned kMaxTxInline = 1024;
 inline constexpr unsigned kDefaultTxSignal = 32;
 /* The interval must leave room for at least two signaled WRs in the smallest ring. */
 inline constexpr unsigned kMaxTxSignal = 256;
-/* A static table beyond this belongs in the registry, not in a command line. */
-inline constexpr size_t kMaxStaticPeers = 1024;
+/* Static peers (peers= and peers_file= together): a larger table belongs in the registry. */
+inline constexpr size_t kMaxStaticPeers = 16384;
 
 /* How a peer is addressed: a GID (RoCE, or IB with a GRH) or a LID (IB, no GRH). */
 enum class PeerAddrKind : uint8_t { kGid, kLid };
@@ -116,6 +117,14 @@ int parse_devargs(const char *args, DevConfig &cfg, std::string &err);
  * with err naming the bad entry.
  */
 int parse_peers(const char *value, std::vector<PeerSpec> &out, std::string &err);
+
+/*
+ * Append the entries of a peers file to out: one or more peers= entries per
+ * line (';'-separated), blank lines and '#' comments ignored. A MAC already in
+ * out or listed twice is refused. Returns 0 or -EINVAL / -errno with err
+ * naming the file, the line and the bad entry.
+ */
+int parse_peers_file(const char *path, std::vector<PeerSpec> &out, std::string &err);
 
 } // namespace rdmaud
 

@@ -4,15 +4,19 @@
  * Probe opens the verbs device, creates QP 0 (its QPN names the port: MAC
  * default and what peers address), registers for mempool events and publishes
  * the static peer table. QPs live until close and keep their QPNs across
- * stop/start: stop moves them to RESET, start back to RTS.
+ * stop/start: stop moves them to RESET, start back to RTS. While started, a
+ * health check on the control thread reports a QP an error completion left in
+ * the error state.
  */
 #include <cerrno>
+#include <cinttypes>
 #include <new>
 #include <string>
 
 #include <bus_vdev_driver.h>
 #include <ethdev_driver.h>
 #include <ethdev_vdev.h>
+#include <rte_alarm.h>
 #include <rte_malloc.h>
 
 #include "rdmaud.h"
@@ -80,7 +84,7 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info)
 	info->tx_desc_lim.nb_align = 1;
 	info->tx_desc_lim.nb_seg_max = static_cast<uint16_t>(port.qps[0].max_send_sge);
 	info->tx_desc_lim.nb_mtu_seg_max = static_cast<uint16_t>(port.qps[0].max_send_sge);
-	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 	info->tx_queue_offload_capa = 0;
 	info->rx_offload_capa = 0;
 	info->default_rxportconf.burst_size = 32;
@@ -133,9 +137,78 @@ int link_update(rte_eth_dev *dev, int wait_to_complete)
 	return rte_eth_linkstatus_set(dev, &link);
 }
 
+/*
+ * QP health. An error completion leaves a UD QP in the error state: its sends and
+ * receives flush and the queue pair carries no traffic until dev_stop resets the QP
+ * (dev_start brings it back to RTS). The datapath only counts error completions; it
+ * cannot reset a QP that the rx and tx queues of another lcore share. So every
+ * kHealthPeriodUs the EAL alarm thread compares each queue pair's error counters with
+ * what it saw last; when they grew it asks the QP's state and, the first time it finds
+ * the error state, logs it and raises RTE_ETH_EVENT_INTR_RESET: the application then
+ * stops and starts the port, or calls rte_eth_dev_reset().
+ */
+constexpr uint64_t kHealthPeriodUs = 100 * 1000;
+
+uint64_t queue_wc_errors(const rte_eth_dev *dev, uint16_t i)
+{
+	uint64_t n = 0;
+	if (i < dev->data->nb_rx_queues)
+		if (const auto *q = static_cast<const RxQueue *>(dev->data->rx_queues[i]))
+			n += __atomic_load_n(&q->c.wc_errors, __ATOMIC_RELAXED);
+	if (i < dev->data->nb_tx_queues)
+		if (const auto *q = static_cast<const TxQueue *>(dev->data->tx_queues[i]))
+			n += __atomic_load_n(&q->c.wc_errors, __ATOMIC_RELAXED);
+	return n;
+}
+
+void health_check(void *arg)
+{
+	auto *dev = static_cast<rte_eth_dev *>(arg);
+	Port &port = *port_of(dev);
+	bool reset = false;
+	for (uint16_t i = 0; i < port.nb_qps; i++) {
+		UdQp &qp = port.qps[i];
+		const uint64_t n = queue_wc_errors(dev, i);
+		if (n == qp.wc_errors_seen || qp.error_reported) {
+			qp.wc_errors_seen = n;
+			continue;
+		}
+		qp.wc_errors_seen = n;
+		const int st = qp_state(qp.qp.get());
+		if (st != IBV_QPS_ERR && st != IBV_QPS_SQE)
+			continue;
+		qp.error_reported = true;
+		reset = true;
+		RDMAUD_LOG(ERR, "port %u queue %u: QP 0x%x is in the error state after %" PRIu64 " error "
+			   "completion(s); the queue pair carries no traffic until the port is stopped and "
+			   "started again (or reset)", dev->data->port_id, i, qp.qp->qp_num, n);
+	}
+	if (__atomic_load_n(&port.started, __ATOMIC_ACQUIRE))
+		rte_eal_alarm_set(kHealthPeriodUs, health_check, dev);
+	/* Last: the application's callback may stop the port (which cancels the check just
+	 * armed), start it again (which arms one) or even close it. */
+	if (reset)
+		rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_RESET, nullptr);
+}
+
+void health_check_start(rte_eth_dev *dev)
+{
+	Port &port = *port_of(dev);
+	for (uint16_t i = 0; i < port.nb_qps; i++) {
+		port.qps[i].wc_errors_seen = queue_wc_errors(dev, i);
+		port.qps[i].error_reported = false;
+	}
+	if (int rc = rte_eal_alarm_set(kHealthPeriodUs, health_check, dev); rc != 0)
+		RDMAUD_LOG(WARNING, "port %u: no QP health check (%s): a QP in the error state is only "
+			   "visible in the wc_errors counters", dev->data->port_id, rte_strerror(-rc));
+}
+
 int dev_stop(rte_eth_dev *dev)
 {
 	Port &port = *port_of(dev);
+	/* Waits for a running check; the one it re-armed is cancelled too. */
+	__atomic_store_n(&port.started, false, __ATOMIC_RELEASE);
+	rte_eal_alarm_cancel(health_check, dev);
 	if (port.registry)
 		port.registry->withdraw_local();
 	dev->rx_pkt_burst = rte_eth_pkt_burst_dummy;
@@ -173,23 +246,29 @@ int dev_start(rte_eth_dev *dev)
 		dev_stop(dev);
 		return rc;
 	}
-	const bool multi = (dev->data->dev_conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+	const uint64_t txo = dev->data->dev_conf.txmode.offloads;
+	const bool multi = (txo & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+	const bool fast_free = (txo & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) != 0 && !multi;
 	bool inl = false;
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
 		inl = inl || static_cast<TxQueue *>(dev->data->tx_queues[i])->inline_max > 0;
-	dev->rx_pkt_burst = rx_burst;
-	dev->tx_pkt_burst = select_tx_burst(multi, inl);
+	bool fixed_lkey = true;
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
+		fixed_lkey = fixed_lkey && static_cast<RxQueue *>(dev->data->rx_queues[i])->lkey != kNoLkey;
+	dev->rx_pkt_burst = select_rx_burst(fixed_lkey);
+	dev->tx_pkt_burst = select_tx_burst(multi, inl, fast_free);
 	rte_mb();
 	port.started = true;
+	health_check_start(dev);
 	link_update(dev, 0);
 	if (port.registry) {
 		std::string err;
 		if (int prc = port.registry->publish_local(dev, err); prc != 0)
 			RDMAUD_LOG(ERR, "port %u: not published in the registry: %s", dev->data->port_id, err.c_str());
 	}
-	RDMAUD_LOG(INFO, "port %u started: %u rx / %u tx queues, %s%s tx burst", dev->data->port_id,
+	RDMAUD_LOG(INFO, "port %u started: %u rx / %u tx queues, %s%s%s tx burst", dev->data->port_id,
 		   dev->data->nb_rx_queues, dev->data->nb_tx_queues, multi ? "multi-segment" : "single-segment",
-		   inl ? " inline" : "");
+		   inl ? " inline" : "", fast_free ? " fast-free" : "");
 	return 0;
 }
 
@@ -208,6 +287,15 @@ int mtu_set(rte_eth_dev *dev, uint16_t mtu)
 		}
 	}
 	txq_set_max_frame(dev, frame);
+	return 0;
+}
+
+/* rte_eth_dev_reset() stopped the port first, which reset every QP (clearing an
+ * error state); dev_start brings them back to RTS. The configuration is kept, so
+ * the application may reconfigure the port or simply start it again. */
+int dev_reset(rte_eth_dev *dev)
+{
+	(void)dev;
 	return 0;
 }
 
@@ -247,6 +335,7 @@ constexpr eth_dev_ops kOps = [] {
 	ops.dev_start = dev_start;
 	ops.dev_stop = dev_stop;
 	ops.dev_close = dev_close;
+	ops.dev_reset = dev_reset;
 	ops.promiscuous_enable = accept_mode;
 	ops.promiscuous_disable = accept_mode;
 	ops.allmulticast_enable = accept_mode;
@@ -345,6 +434,8 @@ int probe(rte_vdev_device *vdev)
 		return rc;
 	}
 	dev->data->mac_addrs[0] = port->mac;
+	/* Per-queue packets/bytes/errors in the xstats (rx_q0_packets, ...), from stats_get. */
+	dev->data->dev_flags |= RTE_ETH_DEV_AUTOFILL_QUEUE_XSTATS;
 	dev->data->mtu = static_cast<uint16_t>(std::min<uint32_t>(RTE_ETHER_MTU, port->dev.mtu_bytes - kL2Overhead));
 	dev->dev_ops = &kOps;
 	dev->rx_pkt_burst = rte_eth_pkt_burst_dummy;

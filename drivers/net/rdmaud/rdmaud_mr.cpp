@@ -185,6 +185,10 @@ uint32_t LkeyCache::miss(const rte_mempool *mp, uintptr_t addr, Entry &x)
 	if (!reg->find(const_cast<rte_mempool *>(mp), addr, c))
 		return kNoLkey;
 	x = Entry{mp, c.start, c.end - c.start, c.lkey};
+	if (reg->pool_lkey(mp) == c.lkey) { /* one MR covers the whole pool */
+		whole_mp = mp;
+		whole_lkey = c.lkey;
+	}
 	return c.lkey;
 }
 

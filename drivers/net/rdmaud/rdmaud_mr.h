@@ -99,6 +99,10 @@ struct LkeyCache {
 		uint32_t lkey;
 	};
 	Entry e[kLkeyCacheSize];
+	/* The last pool found whole in one MR: a direct mbuf of it needs no range
+	 * check (the usual case: one pool per queue). */
+	const rte_mempool *whole_mp;
+	uint32_t whole_lkey;
 	MrRegistry *reg;
 	uint32_t generation;
 	uint64_t misses;
@@ -117,6 +121,7 @@ struct LkeyCache {
 		if (__builtin_expect(g != generation, 0)) {
 			for (Entry &x : e)
 				x = Entry{};
+			whole_mp = nullptr;
 			generation = g;
 		}
 	}
@@ -131,7 +136,10 @@ struct LkeyCache {
 	/* lkey of the memory holding seg's data, or kNoLkey (external buffer, no MR). */
 	inline uint32_t lookup(const rte_mbuf *seg)
 	{
-		if (__builtin_expect((seg->ol_flags & RTE_MBUF_F_EXTERNAL) != 0, 0))
+		const uint64_t fl = seg->ol_flags;
+		if (__builtin_expect((fl & (RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT)) == 0 && seg->pool == whole_mp, 1))
+			return whole_lkey;
+		if (__builtin_expect((fl & RTE_MBUF_F_EXTERNAL) != 0, 0))
 			return kNoLkey; /* not from a mempool we can register */
 		/* An indirect mbuf's data lives in its direct mbuf's pool. */
 		const rte_mempool *mp = RTE_MBUF_CLONED(seg) ? rte_mbuf_from_indirect(const_cast<rte_mbuf *>(seg))->pool

@@ -11,6 +11,7 @@
 	"qkey=<int> " \
 	"mac=<xx:xx:xx:xx:xx:xx> " \
 	"peers=<mac@gid|ipv4|lid/qpn[/qkey][;...]> " \
+	"peers_file=<path: one peers entry per line> " \
 	"tx_inline=<bytes> " \
 	"tx_signal=<int> " \
 	"registry=<host[:port][;host[:port]...]> " \

@@ -9,31 +9,59 @@
 
 namespace rdmaud {
 
+namespace {
+
+/* Place the entries in a table of `slots` home slots; nullptr when out of
+ * memory, or (with *too_long) when a probe would run past the tail. */
+PeerTable *try_build(const std::vector<PeerEntry> &entries, const std::vector<uint32_t> &qpns, uint64_t self_key,
+		     int socket, uint32_t slots, bool *too_long)
+{
+	const uint32_t nslots = slots + kPeerProbeTail;
+	size_t bytes = sizeof(PeerTable) + (nslots + entries.size()) * sizeof(PeerEntry) + qpns.size() * sizeof(uint32_t);
+	auto *t = static_cast<PeerTable *>(rte_zmalloc_socket("rdmaud_peers", bytes, RTE_CACHE_LINE_SIZE, socket));
+	if (t == nullptr)
+		return nullptr;
+	t->mask = slots - 1;
+	t->shift = 32 - static_cast<uint32_t>(__builtin_ctz(slots));
+	t->nslots = nslots;
+	t->slots = reinterpret_cast<PeerEntry *>(t + 1);
+	t->bcast = t->slots + nslots;
+	t->qpns = reinterpret_cast<uint32_t *>(t->bcast + entries.size());
+	std::copy(qpns.begin(), qpns.end(), t->qpns);
+	for (uint32_t i = 0; i < nslots; i++)
+		t->slots[i].key = kEmptyKey;
+	for (const PeerEntry &e : entries) {
+		uint32_t i = t->slot(e.key);
+		while (t->slots[i].key != kEmptyKey)
+			i++;
+		if (i >= nslots - 1) { /* the last slot must stay free */
+			rte_free(t);
+			*too_long = true;
+			return nullptr;
+		}
+		t->slots[i] = e;
+		t->count++;
+		t->multi_count += e.nqpn > 1 ? 1 : 0;
+		if (e.key != self_key)
+			t->bcast[t->bcast_count++] = e;
+	}
+	return t;
+}
+
+} // namespace
+
 PeerTable *PeerTable::build(const std::vector<PeerEntry> &entries, const std::vector<uint32_t> &qpns,
 			     uint64_t self_key, int socket)
 {
 	uint32_t slots = 8;
 	while (slots < entries.size() * kPeerLoadFactorInv)
 		slots <<= 1;
-	size_t bytes = sizeof(PeerTable) + (slots + entries.size()) * sizeof(PeerEntry) + qpns.size() * sizeof(uint32_t);
-	auto *t = static_cast<PeerTable *>(rte_zmalloc_socket("rdmaud_peers", bytes, RTE_CACHE_LINE_SIZE, socket));
-	if (t == nullptr)
-		return nullptr;
-	t->mask = slots - 1;
-	t->slots = reinterpret_cast<PeerEntry *>(t + 1);
-	t->bcast = t->slots + slots;
-	t->qpns = reinterpret_cast<uint32_t *>(t->bcast + entries.size());
-	std::copy(qpns.begin(), qpns.end(), t->qpns);
-	for (const PeerEntry &e : entries) {
-		uint32_t i = hash(e.key) & t->mask;
-		while (t->slots[i].key != 0)
-			i = (i + 1) & t->mask;
-		t->slots[i] = e;
-		t->count++;
-		if (e.key != self_key)
-			t->bcast[t->bcast_count++] = e;
+	for (;; slots <<= 1) {
+		bool too_long = false;
+		PeerTable *t = try_build(entries, qpns, self_key, socket, slots, &too_long);
+		if (t != nullptr || !too_long || slots >= (1u << 30))
+			return t;
 	}
-	return t;
 }
 
 void PeerTable::destroy(PeerTable *t, void (*destroy_ah)(ibv_ah *))
@@ -41,8 +69,8 @@ void PeerTable::destroy(PeerTable *t, void (*destroy_ah)(ibv_ah *))
 	if (t == nullptr)
 		return;
 	if (destroy_ah != nullptr)
-		for (uint32_t i = 0; i <= t->mask; i++)
-			if (t->slots[i].key != 0 && t->slots[i].ah != nullptr)
+		for (uint32_t i = 0; i < t->nslots; i++)
+			if (t->slots[i].key != kEmptyKey && t->slots[i].ah != nullptr)
 				destroy_ah(t->slots[i].ah);
 	rte_free(t);
 }

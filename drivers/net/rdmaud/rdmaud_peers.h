@@ -19,6 +19,10 @@
 
 #include <rte_common.h>
 #include <rte_ether.h>
+#include <rte_hash_crc.h>
+#if defined(__SSE4_2__)
+#include <nmmintrin.h>
+#endif
 
 struct ibv_ah;
 
@@ -26,7 +30,7 @@ namespace rdmaud {
 
 /* One resolved peer. */
 struct PeerEntry {
-	uint64_t key;  /* MAC as a 48-bit integer; 0 = empty slot (MAC 0 is refused) */
+	uint64_t key;  /* mac_key() of the peer's MAC; kEmptyKey in a free slot */
 	ibv_ah *ah;
 	uint32_t qpn;  /* the peer's queue 0 (broadcast, and peers with one queue) */
 	uint32_t qkey;
@@ -35,39 +39,62 @@ struct PeerEntry {
 };
 static_assert(sizeof(PeerEntry) == 32, "two entries per 64-byte line");
 
-/* Slots per entry at least this: open addressing stays short at load <= 1/2. */
-inline constexpr uint32_t kPeerLoadFactorInv = 2;
+/* Slots per entry at least this: linear probing stays short at load <= 1/3
+ * (a second probe for ~1 lookup in 5 with random MACs). */
+inline constexpr uint32_t kPeerLoadFactorInv = 3;
+/* Slots after the last home slot: probes run into them instead of wrapping
+ * (no mask on the datapath). A table where a probe would run past them is
+ * built with twice the home slots; the last slot stays free and ends every probe. */
+inline constexpr uint32_t kPeerProbeTail = 32;
 
-/* 48-bit key of a MAC address (byte order irrelevant: used only for equality and hashing). */
+/* Key of a MAC address: its six bytes as loaded from memory, in the top 48 bits
+ * (the datapath loads 8 bytes at the frame's start and shifts the 2 bytes past
+ * the destination out). Used only for equality and hashing. */
 static inline uint64_t mac_key(const rte_ether_addr &m)
 {
 	uint64_t k = 0;
 	std::memcpy(&k, m.addr_bytes, RTE_ETHER_ADDR_LEN);
-	return k;
+	return k << 16;
 }
+/* A key's group (broadcast/multicast) bit: bit 0 of the MAC's first byte. */
+inline constexpr uint64_t kMacKeyGroupBit = uint64_t{1} << 16;
+/* A free slot's key: no MAC has one (their low 16 bits are zero), not even 00:00:00:00:00:00. */
+inline constexpr uint64_t kEmptyKey = 0xffff;
 
 struct PeerTable {
-	uint32_t mask;       /* slots - 1 (power of two) */
+	uint32_t mask;       /* home slots - 1 (a power of two); kPeerProbeTail more follow */
 	uint32_t count;      /* peers */
 	uint32_t bcast_count; /* entries in bcast[] (peers other than ourselves) */
-	uint32_t pad_;
+	uint32_t multi_count; /* entries with several queues (software RSS) */
+	uint32_t shift;      /* 32 - log2(home slots): a key's home slot is the top bits of its hash */
+	uint32_t nslots;     /* home slots + kPeerProbeTail */
 	PeerEntry *slots;
 	PeerEntry *bcast;    /* dense copy for broadcast/multicast fan-out */
 	uint32_t *qpns;      /* QPNs of every queue of the multi-queue peers */
 
+	/* CRC32-C of the key (one instruction with SSE4.2, which DPDK's x86 builds
+	 * require; rte_hash_crc elsewhere, the same function): every bit of the
+	 * key reaches every bit of the hash. */
 	static inline uint32_t hash(uint64_t key)
 	{
-		return static_cast<uint32_t>((key * 0x9E3779B97F4A7C15ull) >> 32);
+#if defined(__SSE4_2__)
+		return static_cast<uint32_t>(_mm_crc32_u64(0, key));
+#else
+		return rte_hash_crc_8byte(key, 0);
+#endif
 	}
+	/* The hash's top bits: CRC is linear, and its low bits map runs of
+	 * consecutive MACs (QPN-derived ones, say) to clustered slots. */
+	inline uint32_t slot(uint64_t key) const { return hash(key) >> shift; }
 
 	/* Constant expected time: a hash and a short linear probe. */
 	inline const PeerEntry *find(uint64_t key) const
 	{
-		for (uint32_t i = hash(key) & mask;; i = (i + 1) & mask) {
+		for (uint32_t i = slot(key);; i++) { /* the last slot is free: the probe ends */
 			const PeerEntry &e = slots[i];
 			if (e.key == key)
 				return &e;
-			if (e.key == 0)
+			if (e.key == kEmptyKey)
 				return nullptr;
 		}
 	}
@@ -85,7 +112,7 @@ struct PeerTable {
 
 	/*
 	 * Build a table (one allocation on NUMA node socket) from entries with
-	 * distinct non-zero keys; self_key is left out of the broadcast list.
+	 * distinct keys (mac_key of unicast MACs); self_key is left out of the broadcast list.
 	 * qpns holds the queues of multi-queue entries (PeerEntry::qpn_off/nqpn).
 	 * nullptr on allocation failure.
 	 */

@@ -56,6 +56,7 @@ int rxq_fill(RxQueue &q)
 	}
 	/* One MR covers the pool (the usual case): its lkey is a constant of the queue. */
 	q.lkey = q.lkeys.reg->pool_lkey(q.mp);
+	q.buf_off = rx_buf_offset(q.mp);
 	/* A freshly reset mbuf with our port is the template of what rx_burst rearms. */
 	q.mbufs[0]->port = q.port_id;
 	std::memcpy(&q.rearm, &q.mbufs[0]->rearm_data, sizeof(q.rearm));
@@ -95,10 +96,13 @@ int rx_queue_setup(rte_eth_dev *dev, uint16_t idx, uint16_t desc, unsigned int s
 			   frame, dev->data->mtu, RTE_PKTMBUF_HEADROOM + frame);
 		return -EINVAL;
 	}
-	if (port.dev.numa_node >= 0 && mp->socket_id != SOCKET_ID_ANY && mp->socket_id != static_cast<int>(port.dev.numa_node))
-		RDMAUD_LOG(WARNING, "port %u rxq %u: mempool %s is on NUMA node %d, the device on %d: "
-			   "expect cross-node traffic", dev->data->port_id, idx, mp->name, mp->socket_id,
-			   port.dev.numa_node);
+	/* As mlx4/mlx5: accepted, but every received frame then crosses nodes. A pool
+	 * in an external memory heap has that heap's socket id (never a device's). */
+	if (port.dev.numa_node >= 0 && mp->socket_id != SOCKET_ID_ANY && mp->socket_id != port.dev.numa_node)
+		RDMAUD_LOG(WARNING, "port %u rxq %u: mempool %s is on %s %d, the device on NUMA node %d: "
+			   "expect cross-node traffic", dev->data->port_id, idx, mp->name,
+			   rte_malloc_heap_socket_is_external(mp->socket_id) == 1 ? "external heap socket" : "NUMA node",
+			   mp->socket_id, port.dev.numa_node);
 	if (static_cast<int>(socket) != SOCKET_ID_ANY && port.dev.numa_node >= 0 && static_cast<int>(socket) != port.dev.numa_node)
 		RDMAUD_LOG(INFO, "port %u rxq %u: queue placed on the device's NUMA node %d, not %u",
 			   dev->data->port_id, idx, port.dev.numa_node, socket);

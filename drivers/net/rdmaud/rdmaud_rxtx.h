@@ -76,6 +76,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) RxQueue {
 	uint32_t sge_len;       /* GRH + data room of the pool's mbufs */
 	uint32_t lkey;          /* the rx pool's lkey when one MR covers it, else kNoLkey */
 	uint64_t rearm;         /* data_off, refcnt 1, nb_segs 1, port: one store per mbuf */
+	uintptr_t buf_off;      /* receive address - mbuf address (rx_buf_offset) */
 	LkeyCache lkeys;
 	RxCounters c;
 	RxCounters base;        /* at the last stats reset */
@@ -87,7 +88,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) TxQueue {
 	ibv_qp *qp;
 	ibv_cq *cq;
 	rte_mbuf **mbufs;       /* [nb_desc] mbuf to free when the slot completes (null: inlined) */
-	ibv_send_wr *wrs;       /* [nb_desc] */
+	ibv_send_wr *wrs;       /* [nb_desc] circularly linked; wr_id = slot index */
 	ibv_sge *sges;          /* [nb_desc * max_segs] */
 	PeerDirectory *peers;
 	RegistryLink *registry; /* null without a registry: unknown MACs are only dropped */
@@ -102,19 +103,32 @@ struct alignas(RTE_CACHE_LINE_SIZE) TxQueue {
 	uint32_t max_frame;     /* MTU + L2 header; updated by mtu_set */
 	uint16_t port_id;
 	uint16_t queue_id;
+	bool multi_sge;         /* the multi-segment burst wrote num_sge: reset before single-SGE use */
 	LkeyCache lkeys;
 	TxCounters c;
 	TxCounters base;
 };
 
-/* Burst functions; the tx variant is chosen at dev_start. */
+/* Burst functions; the tx variant is chosen at dev_start. The _ff variants
+ * implement RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE: the application promises that a
+ * queue's mbufs come from one pool, are direct and have refcount 1, so they go
+ * back with rte_mempool_put_bulk (single-segment frames only). */
 uint16_t rx_burst(void *rxq, rte_mbuf **pkts, uint16_t n);
+uint16_t rx_burst_fixed_lkey(void *rxq, rte_mbuf **pkts, uint16_t n); /* every queue has one rx lkey */
+using RxBurstFn = uint16_t (*)(void *, rte_mbuf **, uint16_t);
+RxBurstFn select_rx_burst(bool fixed_lkey);
+/* A pool's buffer follows its mbuf and private area (rte_mbuf_buf_addr), so the
+ * receive address (GRH in the headroom) is this far from the mbuf. Pools with
+ * pinned external buffers have no lkey: rxq_fill refuses them. */
+uintptr_t rx_buf_offset(rte_mempool *mp);
 uint16_t tx_burst_single(void *txq, rte_mbuf **pkts, uint16_t n);
 uint16_t tx_burst_single_inline(void *txq, rte_mbuf **pkts, uint16_t n);
+uint16_t tx_burst_single_ff(void *txq, rte_mbuf **pkts, uint16_t n);
+uint16_t tx_burst_single_inline_ff(void *txq, rte_mbuf **pkts, uint16_t n);
 uint16_t tx_burst_multi(void *txq, rte_mbuf **pkts, uint16_t n);
 uint16_t tx_burst_multi_inline(void *txq, rte_mbuf **pkts, uint16_t n);
 using TxBurstFn = uint16_t (*)(void *, rte_mbuf **, uint16_t);
-TxBurstFn select_tx_burst(bool multi_seg, bool use_inline);
+TxBurstFn select_tx_burst(bool multi_seg, bool use_inline, bool fast_free);
 
 /* Allocate a queue with its prebuilt WR ring on NUMA node socket (fields
  * other than the rings are the caller's); nullptr when out of memory. */
@@ -127,7 +141,9 @@ void rxq_drain(RxQueue &q);
 /* Free what the send queue never completed (after a QP reset). */
 void txq_drain(TxQueue &q);
 
-/* Reap send completions and free finished mbufs (also used at stop). */
+/* Reap send completions and free finished mbufs (also used at stop). The ring's
+ * WRs carry their slot index as wr_id: a completion's sequence number is found
+ * from the oldest outstanding one. */
 void tx_reap(TxQueue &q);
 /* Post RECVs for count slots starting at q.cons; 0 or the verbs error. */
 int rx_repost(RxQueue &q, uint32_t count);

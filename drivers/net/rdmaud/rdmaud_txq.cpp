@@ -27,8 +27,11 @@ TxQueue *txq_alloc(uint32_t nb, uint32_t segs, int socket)
 	q->wrs = reinterpret_cast<ibv_send_wr *>(q->mbufs + nb);
 	q->sges = reinterpret_cast<ibv_sge *>(q->wrs + nb);
 	for (uint32_t i = 0; i < nb; i++) {
+		q->wrs[i].wr_id = i;
+		q->wrs[i].next = &q->wrs[(i + 1) & q->mask];
 		q->wrs[i].opcode = IBV_WR_SEND;
 		q->wrs[i].sg_list = &q->sges[i * segs];
+		q->wrs[i].num_sge = 1;
 	}
 	return q;
 }

@@ -261,6 +261,15 @@ int qp_to_reset(ibv_qp *qp)
 	return -ibv_modify_qp(qp, &a, IBV_QP_STATE);
 }
 
+int qp_state(ibv_qp *qp)
+{
+	ibv_qp_attr a{};
+	ibv_qp_init_attr ia{};
+	if (int rc = ibv_query_qp(qp, &a, IBV_QP_STATE, &ia); rc != 0)
+		return -rc;
+	return a.qp_state;
+}
+
 ibv_ah *create_peer_ah(Device &dev, const PeerSpec &peer, std::string &err)
 {
 	ibv_ah_attr a{};

@@ -76,6 +76,10 @@ struct UdQp {
 	uint32_t max_recv_wr = 0;
 	uint32_t max_send_sge = 0;
 	uint32_t max_inline = 0;
+	/* Health check (control thread, while started): error completions of the queue pair
+	 * seen so far, and whether its error state was reported since the last start. */
+	uint64_t wc_errors_seen = 0;
+	bool error_reported = false;
 };
 
 /* Sizes requested for a UD QP; the device may round them up. */
@@ -94,6 +98,9 @@ int qp_to_rts(Device &dev, ibv_qp *qp, uint32_t qkey);
 
 /* Any state -> RESET: posted WRs are discarded, the QPN is kept. */
 int qp_to_reset(ibv_qp *qp);
+
+/* The QP's current state (an ibv_qp_state) or -errno. */
+int qp_state(ibv_qp *qp);
 
 /* An address handle for a peer; nullptr with errno set on failure. */
 ibv_ah *create_peer_ah(Device &dev, const PeerSpec &peer, std::string &err);
