@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // libFuzzer target: net_rdmaud's devargs parser (rte_kvargs underneath, no EAL needed).
 //
-// Input = one mode byte + text. Mode (low 2 bits):
+// Input = one mode byte + text. Mode (the byte modulo 5):
 //   0  the text is a whole devargs string ("dev=softud0,peers=...")
 //   1  the text is the value of peers= alone
 //   2  the text is $HRD_REGISTRY_IP, parsed with devargs "name=n"
 //   3  the text is a devargs string, parsed twice: the second parse must give the same result
+//   4  the text (NULs included) is the content of a peers_file= file
 // Properties: no crash / UB / leak; a refusal names what was wrong; an accepted configuration
 // is within every documented bound; an accepted peers table printed back in canonical form
 // parses to the same table.
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -132,6 +134,23 @@ void fuzz_devargs(const std::string &text)
 		check_reparse(cfg.peers);
 }
 
+/* A file of this process holding content; its path. */
+const char *peers_file(const std::string &content)
+{
+	static std::string path;
+	static int fd = -1;
+	if (fd < 0) {
+		char tmpl[] = "/tmp/fuzz_devargs_peers.XXXXXX";
+		fd = mkstemp(tmpl);
+		require(fd >= 0);
+		path = tmpl;
+		std::atexit([] { unlink(path.c_str()); });
+	}
+	require(ftruncate(fd, 0) == 0);
+	require(pwrite(fd, content.data(), content.size(), 0) == static_cast<ssize_t>(content.size()));
+	return path.c_str();
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***)
@@ -144,7 +163,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	const unsigned mode = data[0] & 3;
+	const unsigned mode = data[0] % 5;
 	/* Devargs arrive as a C string: stop at the first NUL, as EAL would. */
 	const std::string text(reinterpret_cast<const char *>(data + 1), size - 1);
 	const std::string cstr(text.c_str());
@@ -171,6 +190,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unsetenv(kEnvRegistry);
 		if (accepted(rc, err))
 			require(cfg.registry_on && cfg.registry == cstr && cfg.registry_name == "n");
+		break;
+	}
+	case 4: {
+		std::vector<PeerSpec> peers;
+		std::string err;
+		const int rc = parse_peers_file(peers_file(text), peers, err);
+		if (rc == 0) {
+			require(!peers.empty() && peers.size() <= kMaxStaticPeers);
+			for (const PeerSpec &p : peers)
+				check_peer(p);
+			check_reparse(peers);
+		} else {
+			require(rc == -EINVAL && !err.empty());
+		}
 		break;
 	}
 	case 3: {
