@@ -10,7 +10,6 @@
 
 using namespace softud::wire;
 using softud::wire::fuzz::kFixIcrc;
-using softud::wire::fuzz::require;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 1)

@@ -5,6 +5,9 @@ set -euo pipefail
 : "${RDMAUD_TOP:?run through meson test (RDMAUD_TOP unset)}"
 : "${RDMAUD_BUILD:?run through meson test (RDMAUD_BUILD unset)}"
 RDMAUD_PMD=${RDMAUD_PMD:-$RDMAUD_BUILD/drivers/librte_net_rdmaud.so}
+# Sanitizer builds: dpdk-testpmd (not instrumented) loads our instrumented PMD only with ASan's
+# runtime preloaded; empty otherwise. softud-run adds it by itself.
+SAN_ENV="env${RDMAUD_SANITIZE_PRELOAD:+ LD_PRELOAD=$RDMAUD_SANITIZE_PRELOAD}"
 
 # meson's convention: exit 77 marks a skipped test.
 skip() { echo "SKIP: $*"; exit 77; }
@@ -43,7 +46,7 @@ run_testpmd() {
     local log=$1 input=$2
     shift 2
     local rc=0
-    printf '%b' "$input" | timeout -s INT -k 10 60 dpdk-testpmd \
+    printf '%b' "$input" | timeout -s INT -k 10 60 $SAN_ENV dpdk-testpmd \
         -d "$RDMAUD_PMD" --no-pci --file-prefix="$TEST_PREFIX" --log-level=pmd.net.rdmaud:info "$@" \
         >"$log" 2>&1 || rc=$?
     return $rc

@@ -12,6 +12,8 @@
 #       traffic as in macswap
 #   hosts-MODE: A and B in two network namespaces joined by a veth pair (10.99.0.1/.2),
 #       traffic as in scenario MODE (rxonly, io, mac, macswap, txonly, flowgen); hosts = hosts-macswap
+#   stall: txonly while B's process is stopped twice for 0.4 s: B's shared-memory ring
+#       overflows and the frames A's device then drops are counted by B's (drop_overflow)
 #   fastfree: both ports with RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE, 200-byte frames (not
 #       inlined: held until their completion), traffic as in macswap
 . "$(dirname "$0")/lib.sh"
@@ -69,7 +71,7 @@ ib) b_mode=macswap; bursts=4
     grep -q "InfiniBand lid 0x2, qpn" "${TP_LOG[A]}" && grep -q "InfiniBand lid 0x3, qpn" "${TP_LOG[B]}" ||
         fail "ports are not on InfiniBand LID routing" ;;
 io) b_mode=io; bursts=4 ;;
-txonly) a_mode=txonly ;;
+txonly | stall) a_mode=txonly ;;
 bcast) tp_run A "set eth-peer 0 ff:ff:ff:ff:ff:ff" ;;
 multiseg) tp_run A "set txpkts 64,100,36" ;;
 oversize) tp_run A "set txpkts 1600" ;;
@@ -81,6 +83,11 @@ tp_run A "set fwd $a_mode"
 if [ "$a_mode" = txonly ] || [ "$a_mode" = flowgen ]; then
     tp_run A "start"
     sleep 3
+    if [ "$scenario" = stall ]; then
+        tp_pause B 0.4
+        sleep 0.3
+        tp_pause B 0.4
+    fi
 else
     tp_run A "start tx_first $bursts"
     sleep 2
@@ -95,12 +102,13 @@ b_tx=$(tp_stat B TX-packets) b_rx=$(tp_stat B RX-packets)
 b_nombuf=$(tp_stat B RX-nombuf)
 sd_a_tx=$(softud_counter softud0 tx_packets)
 sd_b_rx=$(softud_counter softud1 rx_packets)
-sd_b_norecv=$(softud_counter softud1 drop_no_recv)
+sd_b_drops=$(softud_drops softud1)                      # every cause
+sd_b_overflow=$(softud_counter softud1 drop_overflow) # of which: ring full past a pause
 sd_a_calls=$(softud_counter softud0 post_send_calls)
 sd_a_wrs=$(softud_counter softud0 post_send_wrs)
 sd_a_sig=$(softud_counter softud0 signaled_wrs)
 echo "A: tx $a_tx rx $a_rx | B: tx $b_tx rx $b_rx nombuf $b_nombuf | softud: A sent $sd_a_tx," \
-     "B delivered $sd_b_rx, B no-recv drops $sd_b_norecv; A post_send $sd_a_calls calls / $sd_a_wrs WRs," \
+     "B delivered $sd_b_rx, B device drops $sd_b_drops; A post_send $sd_a_calls calls / $sd_a_wrs WRs," \
      "$sd_a_sig signaled"
 tp_quit A
 tp_quit B
@@ -134,15 +142,15 @@ io)
     expect_eq "B RX-packets" "$b_rx" "$frames"
     expect_eq "B TX-packets" "$b_tx" "0"
     expect_eq "B tx_drop_unknown_mac (B's own MAC is no peer)" "$(tp_stat B tx_drop_unknown_mac)" "$frames" ;;
-txonly | flowgen)
+txonly | flowgen | stall)
     [ "$a_tx" -gt 1000 ] || fail "$scenario sent only $a_tx frames"
-    # Conservation: what softud sent arrived at B, or B's device counted it (no receive posted;
-    # drop_overflow: a shared-memory ring that stayed full while B was starved of CPU).
-    sd_b_drops=$(softud_drops softud1)
+    [ "$scenario" != stall ] || [ "$sd_b_overflow" -gt 0 ] || fail "B's stalls overflowed nothing"
+    # Conservation: what softud sent arrived at B, or B's device counted it as dropped (no
+    # receive posted, ring overflow, ...).
     lost=$((sd_a_tx - sd_b_rx - sd_b_drops))
     kdrops=$(ip netns exec "${TP_NETNS:-${TP_HOSTS[1]:-}}" awk '/^Udp: [0-9]/{print $6}' /proc/net/snmp)
-    echo "A sent $sd_a_tx, B delivered $sd_b_rx + drops $sd_b_drops (no-recv $sd_b_norecv," \
-         "overflow $(softud_counter softud1 drop_overflow)); kernel UDP rcvbuf drops $kdrops"
+    echo "A sent $sd_a_tx, B delivered $sd_b_rx + device drops $sd_b_drops (ring overflow" \
+         "$sd_b_overflow); kernel UDP rcvbuf drops $kdrops"
     [ "$lost" -le "$kdrops" ] || fail "$lost frames unaccounted for (kernel dropped $kdrops)"
     expect_eq "B rx_drop_nombuf" "$(tp_stat B rx_drop_nombuf)" "$b_nombuf" ;;
 bcast)

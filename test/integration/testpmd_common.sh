@@ -8,14 +8,14 @@ SOFTUD_RUN=${SOFTUD_RUN:-$RDMAUD_BUILD/lib/softud/softud-run}
 softud_env() { # DEVSPEC -> prints a command prefix ("none": no softud)
     local devspec=$1
     if [ "$devspec" = none ]; then
-        echo "env"
+        echo "$SAN_ENV"
     elif [ -x "$SOFTUD_RUN" ]; then
         local d out=("$SOFTUD_RUN")
         IFS=',' read -ra d <<<"$devspec"
         for x in "${d[@]}"; do out+=(--dev "$x"); done
         echo "${out[@]} --"
     else
-        echo "env LD_LIBRARY_PATH=$RDMAUD_BUILD/lib/softud SOFTUD_DEVICES=$devspec"
+        echo "$SAN_ENV LD_LIBRARY_PATH=$RDMAUD_BUILD/lib/softud SOFTUD_DEVICES=$devspec"
     fi
 }
 
@@ -155,6 +155,16 @@ tp_stat() {
     echo "${v:-0}"
 }
 
+# tp_pause NAME SECONDS: stop the testpmd process for SECONDS (a receiver that falls behind).
+tp_pause() {
+    local pid
+    pid=$(pgrep -P "${TP_PID[$1]}") || fail "$1: no process under ${TP_PID[$1]}"
+    [ "$(cat "/proc/$pid/comm")" = dpdk-testpmd ] || fail "$1: $pid is $(cat "/proc/$pid/comm"), not testpmd"
+    kill -STOP "$pid"
+    sleep "$2"
+    kill -CONT "$pid"
+}
+
 # tp_snapshot NAME: print port stats and xstats into the log (tp_stat reads the last ones).
 tp_snapshot() {
     tp_run "$1" "show port stats 0"
@@ -247,9 +257,13 @@ tp_static_pair() {
         -- -i --total-num-mbufs=8192 --rxd=1024 --txd=512 --eth-peer=0,$TP_MAC_A "${TP_B_ARGS[@]}"
 }
 
-# softud_drops DEVICE: the sum of the device's drop_* counters (every cause, incl. drop_overflow:
-# a shared-memory ring that stayed full while its receiver was starved of CPU).
+# softud_drops DEVICE: datagrams for DEVICE that it counted as dropped, the sum of its drop_*
+# counters: every cause, incl. drop_no_recv (no receive posted) and drop_overflow (its
+# shared-memory ring stayed full while the receiver was starved of CPU, e.g. in a sanitizer
+# build; counted by the receiver once it drains the lane). 0 before the device has published
+# any counters. The one helper every frame ledger uses.
 softud_drops() {
+    [ -e "$TEST_TMP/stat/$1.counters" ] || { echo 0; return; }
     "$RDMAUD_BUILD/lib/softud/softud-stat" --dir "$TEST_TMP/stat" "$1" |
         awk '$1 ~ /^drop_/ {s += $2} END {print s + 0}'
 }

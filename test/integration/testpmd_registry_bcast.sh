@@ -27,7 +27,7 @@ receiver() { # NAME: start a receiver, forwarding rxonly
     tp_run "$1" "set fwd rxonly"
     tp_run "$1" "start"
 }
-rx_total() { echo $(( $(rg_xstat "$1" rx_good_packets) + $(rg_rx_drops "${DEV[$1]}") )); }
+rx_total() { echo $(( $(rg_xstat "$1" rx_good_packets) + $(softud_drops "${DEV[$1]}") )); }
 
 # round N RECEIVERS...: S sends 8 bursts of 32 broadcast frames; every listed receiver must get
 # each of them (and S must send exactly one copy per listed receiver).

@@ -69,12 +69,3 @@ rg_wait_xstat() {
     done
     echo $(( ($(date +%s%N) - t0) / 1000000 ))
 }
-
-# rg_sd DEV COUNTER: a softud device counter (0 before the device has published any).
-rg_sd() {
-    [ -e "$TEST_TMP/stat/$1.counters" ] || { echo 0; return; }
-    softud_counter "$1" "$2"
-}
-# rg_rx_drops DEV: datagrams for device DEV that it counted as dropped: no receive posted, or
-# its shared-memory ring stayed full (counted by the receiver once it drains the lane).
-rg_rx_drops() { echo $(( $(rg_sd "$1" drop_no_recv) + $(rg_sd "$1" drop_overflow) )); }

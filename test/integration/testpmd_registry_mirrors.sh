@@ -77,7 +77,7 @@ for n in A B C; do
         "$(tp_stat $n registry_failures)" "$(tp_stat $n registry_server_failures)" "$(tp_stat $n registry_resolved)" \
         "$(tp_stat $n registry_publishes)" "$(tp_stat $n registry_publish_failures)"
 done
-b_drops=$(rg_rx_drops softud1) c_drops=$(rg_rx_drops softud2)
+b_drops=$(softud_drops softud1) c_drops=$(softud_drops softud2)
 echo "receiver-side drops (no receive posted, ring full): B $b_drops, C $c_drops"
 expect_eq "A -> B: A's frames = B's receptions + B's counted drops" "$a_tx" "$((b_rx + b_drops))"
 expect_eq "A's unknown-MAC drops (B stayed cached)" "$(tp_stat A tx_drop_unknown_mac)" 0

@@ -74,7 +74,7 @@ sleep 0.5
 tp_run B "stop"
 for n in A B C; do tp_run "$n" "show port xstats 0"; done
 a_tx=$(tp_stat A tx_good_packets) c_tx=$(tp_stat C tx_good_packets) b_rx=$(tp_stat B rx_good_packets)
-b_drops=$(rg_rx_drops softud1)
+b_drops=$(softud_drops softud1)
 echo "A tx $a_tx + C tx $c_tx | B rx $b_rx + counted drops $b_drops"
 for n in A C; do
     printf '%s: registry_failures %s backoff_retries %s publishes %s publish_failures %s replaced %s expired %s\n' \

@@ -160,7 +160,8 @@ TEST_F(MrTest, MultiChunkPoolResolvesPerChunk)
 	rte_pktmbuf_pool_init(mp, nullptr);
 	rte_mempool_objsz sz;
 	rte_mempool_calc_obj_size(elt, 0, &sz);
-	const size_t chunk = (n / 2) * sz.total_size + 4096;
+	/* aligned_alloc wants a size that is a multiple of the alignment. */
+	const size_t chunk = RTE_ALIGN_CEIL((n / 2) * sz.total_size + 4096, 4096);
 	std::vector<void *> mem;
 	for (int c = 0; c < 2 && mp->populated_size < n; c++) {
 		void *p = std::aligned_alloc(4096, chunk);

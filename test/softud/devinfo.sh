@@ -24,7 +24,7 @@ pass "ibv_devices / ibv_devinfo -v"
 # Bad configuration is refused with a message, not a crash.
 if "$SOFTUD_RUN" --dev sd0=127.0.11.2 --mtu 1000 -- true 2>"$T/err"; then fail "--mtu 1000 accepted"; fi
 expect_grep "$T/err" 'mtu' "bad --mtu explained"
-SOFTUD_DEVICES="x=not-an-ip" LD_LIBRARY_PATH=$RDMAUD_BUILD/lib/softud ibv_devices >"$T/bad" 2>&1 || true
+SOFTUD_DEVICES="x=not-an-ip" LD_PRELOAD=${RDMAUD_SANITIZE_PRELOAD:-} LD_LIBRARY_PATH=$RDMAUD_BUILD/lib/softud ibv_devices >"$T/bad" 2>&1 || true
 expect_grep "$T/bad" 'SOFTUD_DEVICES: not an IPv4 address' "bad SOFTUD_DEVICES explained"
 pass "configuration errors"
 
