@@ -286,8 +286,19 @@ TEST(Devargs, PeersFileRefused)
 		  std::string::npos) << err;
 	EXPECT_EQ(parse("peers_file=", cfg, err), -EINVAL);
 	EXPECT_NE(err.find("expected the path of a peers file"), std::string::npos) << err;
-	EXPECT_EQ(parse("peers_file=/tmp", cfg, err), -EINVAL); /* a directory: read error */
-	EXPECT_NE(err.find("peers_file=/tmp"), std::string::npos) << err;
+	EXPECT_EQ(parse("peers_file=/tmp", cfg, err), -EINVAL); /* a directory */
+	EXPECT_NE(err.find("peers_file=/tmp: not a regular file"), std::string::npos) << err;
+	/* A device would be read for ever (no newline in /dev/zero). */
+	EXPECT_EQ(parse("peers_file=/dev/zero", cfg, err), -EINVAL);
+	EXPECT_NE(err.find("peers_file=/dev/zero: not a regular file"), std::string::npos) << err;
+	{
+		TempFile big("02:00:00:00:00:01@127.0.0.3/0x11\n");
+		ASSERT_EQ(::truncate(big.path.c_str(), rdmaud::kMaxPeersFileBytes + 1), 0);
+		const std::string args = "peers_file=" + big.path;
+		EXPECT_EQ(parse(args.c_str(), cfg, err), -EINVAL);
+		EXPECT_NE(err.find(std::to_string(rdmaud::kMaxPeersFileBytes + 1) + " bytes: larger than"),
+			  std::string::npos) << err;
+	}
 }
 
 } // namespace

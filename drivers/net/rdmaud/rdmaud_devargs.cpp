@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include <arpa/inet.h>
+#include <sys/stat.h>
 
 #include <rte_kvargs.h>
 
@@ -350,6 +351,16 @@ int parse_peers_file(const char *path, std::vector<PeerSpec> &out, std::string &
 		const int e = errno;
 		err = std::string("cannot open: ") + std::strerror(e);
 		return -e;
+	}
+	struct stat st{};
+	if (::fstat(fileno(f.get()), &st) != 0 || !S_ISREG(st.st_mode)) {
+		err = "not a regular file";
+		return -EINVAL;
+	}
+	if (st.st_size > kMaxPeersFileBytes) {
+		err = std::to_string(st.st_size) + " bytes: larger than " + std::to_string(kMaxPeersFileBytes) +
+		      " (" + std::to_string(kMaxStaticPeers) + " peers of 1 KiB)";
+		return -EINVAL;
 	}
 	std::unordered_set<uint64_t> seen = macs_of(out);
 	const size_t before = out.size();

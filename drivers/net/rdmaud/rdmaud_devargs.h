@@ -68,6 +68,9 @@ inline constexpr unsigned kDefaultTxSignal = 32;
 inline constexpr unsigned kMaxTxSignal = 256;
 /* Static peers (peers= and peers_file= together): a larger table belongs in the registry. */
 inline constexpr size_t kMaxStaticPeers = 16384;
+/* A peers file is a regular file of at most this size: every static peer on a line of
+ * 1 KiB (comments included) fits; a device or a huge file is refused before it is read. */
+inline constexpr long long kMaxPeersFileBytes = static_cast<long long>(kMaxStaticPeers) * 1024;
 
 /* How a peer is addressed: a GID (RoCE, or IB with a GRH) or a LID (IB, no GRH). */
 enum class PeerAddrKind : uint8_t { kGid, kLid };
