@@ -100,6 +100,15 @@ int txq_start(rte_eth_dev *dev, uint16_t idx);
 void txq_stop(rte_eth_dev *dev, uint16_t idx);
 void txq_set_max_frame(rte_eth_dev *dev, uint32_t frame);
 
+/* rdmaud_intr.cpp: the port's interrupt handle (probe/close) and its rx vectors
+ * (dev_start/dev_stop with intr_conf.rxq), the rx queue interrupt ops */
+int intr_init(rte_eth_dev *dev);
+void intr_fini(rte_eth_dev *dev);
+int rx_intr_start(rte_eth_dev *dev);
+void rx_intr_stop(rte_eth_dev *dev);
+int rx_queue_intr_enable(rte_eth_dev *dev, uint16_t idx);
+int rx_queue_intr_disable(rte_eth_dev *dev, uint16_t idx);
+
 /* rdmaud_stats.cpp */
 int stats_get(rte_eth_dev *dev, rte_eth_stats *stats);
 int stats_reset(rte_eth_dev *dev);

@@ -209,6 +209,7 @@ int dev_stop(rte_eth_dev *dev)
 	/* Waits for a running check; the one it re-armed is cancelled too. */
 	__atomic_store_n(&port.started, false, __ATOMIC_RELEASE);
 	rte_eal_alarm_cancel(health_check, dev);
+	rx_intr_stop(dev);
 	if (port.registry)
 		port.registry->withdraw_local();
 	dev->rx_pkt_burst = rte_eth_pkt_burst_dummy;
@@ -242,6 +243,8 @@ int dev_start(rte_eth_dev *dev)
 		rc = rxq_start(dev, i);
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues && rc == 0; i++)
 		rc = txq_start(dev, i);
+	if (rc == 0)
+		rc = rx_intr_start(dev);
 	if (rc != 0) {
 		dev_stop(dev);
 		return rc;
@@ -320,6 +323,7 @@ int dev_close(rte_eth_dev *dev)
 		rx_queue_release(dev, i);
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
 		tx_queue_release(dev, i);
+	intr_fini(dev);
 	port->registry.reset(); /* its thread must not publish peers while they are torn down */
 	/* QPs, CQs, AHs, MRs, PD and context, in that order (Port's member order). */
 	port->~Port();
@@ -352,6 +356,8 @@ constexpr eth_dev_ops kOps = [] {
 	ops.rx_queue_release = rx_queue_release;
 	ops.tx_queue_setup = tx_queue_setup;
 	ops.tx_queue_release = tx_queue_release;
+	ops.rx_queue_intr_enable = rx_queue_intr_enable;
+	ops.rx_queue_intr_disable = rx_queue_intr_disable;
 	return ops;
 }();
 
@@ -421,6 +427,8 @@ int probe(rte_vdev_device *vdev)
 	port->port_id = dev->data->port_id;
 
 	int rc = open_port(*port, name);
+	if (rc == 0)
+		rc = intr_init(dev);
 	/* ethdev rte_free()s mac_addrs when the port is released. */
 	if (rc == 0) {
 		dev->data->mac_addrs = static_cast<rte_ether_addr *>(
@@ -429,6 +437,8 @@ int probe(rte_vdev_device *vdev)
 			rc = -ENOMEM;
 	}
 	if (rc != 0) {
+		rte_intr_instance_free(dev->intr_handle);
+		dev->intr_handle = nullptr;
 		port->~Port();
 		rte_eth_dev_release_port(dev);
 		return rc;

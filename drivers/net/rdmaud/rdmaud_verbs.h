@@ -25,12 +25,14 @@ struct CqDeleter { void operator()(ibv_cq *c) const { ibv_destroy_cq(c); } };
 struct QpDeleter { void operator()(ibv_qp *q) const { ibv_destroy_qp(q); } };
 struct AhDeleter { void operator()(ibv_ah *a) const { ibv_destroy_ah(a); } };
 struct MrDeleter { void operator()(ibv_mr *m) const { ibv_dereg_mr(m); } };
+struct ChannelDeleter { void operator()(ibv_comp_channel *c) const { ibv_destroy_comp_channel(c); } };
 using CtxPtr = std::unique_ptr<ibv_context, CtxDeleter>;
 using PdPtr = std::unique_ptr<ibv_pd, PdDeleter>;
 using CqPtr = std::unique_ptr<ibv_cq, CqDeleter>;
 using QpPtr = std::unique_ptr<ibv_qp, QpDeleter>;
 using AhPtr = std::unique_ptr<ibv_ah, AhDeleter>;
 using MrPtr = std::unique_ptr<ibv_mr, MrDeleter>;
+using ChannelPtr = std::unique_ptr<ibv_comp_channel, ChannelDeleter>;
 
 /* Every UD receive buffer starts with a 40-byte GRH (present or not). */
 inline constexpr uint32_t kGrhLen = 40;
@@ -67,8 +69,11 @@ int open_device(const DevConfig &cfg, Device &dev, std::string &err);
 /* Refresh dev.mtu_bytes etc. from the port; fills *state. Returns 0 or -errno. */
 int query_port_state(Device &dev, ibv_port_attr &attr);
 
-/* One UD queue pair with its own send and receive CQs. */
+/* One UD queue pair with its own send and receive CQs. The receive CQ reports to
+ * a completion channel of its own (the rx queue's interrupt; null when the device
+ * has none); the channel outlives the CQ (member order). */
 struct UdQp {
+	ChannelPtr rx_channel;
 	CqPtr send_cq;
 	CqPtr recv_cq;
 	QpPtr qp;
@@ -80,6 +85,24 @@ struct UdQp {
 	 * seen so far, and whether its error state was reported since the last start. */
 	uint64_t wc_errors_seen = 0;
 	bool error_reported = false;
+
+	UdQp() = default;
+	UdQp(UdQp &&) = default;
+	/* Teardown order (QP, CQs, channel), not member order: a channel with a CQ is busy. */
+	UdQp &operator=(UdQp &&o) noexcept
+	{
+		qp = std::move(o.qp);
+		recv_cq = std::move(o.recv_cq);
+		send_cq = std::move(o.send_cq);
+		rx_channel = std::move(o.rx_channel);
+		max_send_wr = o.max_send_wr;
+		max_recv_wr = o.max_recv_wr;
+		max_send_sge = o.max_send_sge;
+		max_inline = o.max_inline;
+		wc_errors_seen = o.wc_errors_seen;
+		error_reported = o.error_reported;
+		return *this;
+	}
 };
 
 /* Sizes requested for a UD QP; the device may round them up. */
