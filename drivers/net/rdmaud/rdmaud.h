@@ -58,6 +58,8 @@ struct Port {
 	uint32_t qp_depth = 0;       /* send and receive WRs every QP was created with */
 	rte_ether_addr mac{};
 	bool started = false;
+	uint32_t rx_deferred = 0;    /* bit i: rx queue i set up with rx_deferred_start */
+	uint32_t tx_deferred = 0;    /* bit i: tx queue i set up with tx_deferred_start */
 	std::unique_ptr<RegistryLink> registry; /* null without a registry; stopped first at teardown */
 };
 
@@ -108,6 +110,13 @@ int rx_intr_start(rte_eth_dev *dev);
 void rx_intr_stop(rte_eth_dev *dev);
 int rx_queue_intr_enable(rte_eth_dev *dev, uint16_t idx);
 int rx_queue_intr_disable(rte_eth_dev *dev, uint16_t idx);
+
+/* rdmaud_queue_ctl.cpp: per-queue start/stop (the ops) and deferred start */
+bool queue_deferred(const rte_eth_dev *dev, bool rx, uint16_t idx);
+int rx_queue_start(rte_eth_dev *dev, uint16_t idx);
+int rx_queue_stop(rte_eth_dev *dev, uint16_t idx);
+int tx_queue_start(rte_eth_dev *dev, uint16_t idx);
+int tx_queue_stop(rte_eth_dev *dev, uint16_t idx);
 
 /* rdmaud_stats.cpp */
 int stats_get(rte_eth_dev *dev, rte_eth_stats *stats);

@@ -87,6 +87,7 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info)
 	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 	info->tx_queue_offload_capa = 0;
 	info->rx_offload_capa = 0;
+	info->dev_capa |= RTE_ETH_DEV_CAPA_RUNTIME_RX_QUEUE_SETUP | RTE_ETH_DEV_CAPA_RUNTIME_TX_QUEUE_SETUP;
 	info->default_rxportconf.burst_size = 32;
 	info->default_rxportconf.ring_size = kDefaultDesc;
 	info->default_rxportconf.nb_queues = 1;
@@ -240,9 +241,9 @@ int dev_start(rte_eth_dev *dev)
 				   rte_strerror(-rc));
 	}
 	for (uint16_t i = 0; i < dev->data->nb_rx_queues && rc == 0; i++)
-		rc = rxq_start(dev, i);
+		rc = queue_deferred(dev, true, i) ? 0 : rxq_start(dev, i);
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues && rc == 0; i++)
-		rc = txq_start(dev, i);
+		rc = queue_deferred(dev, false, i) ? 0 : txq_start(dev, i);
 	if (rc == 0)
 		rc = rx_intr_start(dev);
 	if (rc != 0) {
@@ -356,6 +357,10 @@ constexpr eth_dev_ops kOps = [] {
 	ops.rx_queue_release = rx_queue_release;
 	ops.tx_queue_setup = tx_queue_setup;
 	ops.tx_queue_release = tx_queue_release;
+	ops.rx_queue_start = rx_queue_start;
+	ops.rx_queue_stop = rx_queue_stop;
+	ops.tx_queue_start = tx_queue_start;
+	ops.tx_queue_stop = tx_queue_stop;
 	ops.rx_queue_intr_enable = rx_queue_intr_enable;
 	ops.rx_queue_intr_disable = rx_queue_intr_disable;
 	return ops;
