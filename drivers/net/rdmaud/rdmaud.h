@@ -118,6 +118,14 @@ int rx_queue_stop(rte_eth_dev *dev, uint16_t idx);
 int tx_queue_start(rte_eth_dev *dev, uint16_t idx);
 int tx_queue_stop(rte_eth_dev *dev, uint16_t idx);
 
+/* rdmaud_info.cpp */
+void rxq_info_get(rte_eth_dev *dev, uint16_t idx, rte_eth_rxq_info *qinfo);
+void txq_info_get(rte_eth_dev *dev, uint16_t idx, rte_eth_txq_info *qinfo);
+int rx_burst_mode_get(rte_eth_dev *dev, uint16_t idx, rte_eth_burst_mode *mode);
+int tx_burst_mode_get(rte_eth_dev *dev, uint16_t idx, rte_eth_burst_mode *mode);
+int fw_version_get(rte_eth_dev *dev, char *fw_version, size_t fw_size);
+int tx_descriptor_status(void *txq, uint16_t offset);
+
 /* rdmaud_stats.cpp */
 int stats_get(rte_eth_dev *dev, rte_eth_stats *stats);
 int stats_reset(rte_eth_dev *dev);

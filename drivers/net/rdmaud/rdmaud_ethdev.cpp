@@ -357,6 +357,11 @@ constexpr eth_dev_ops kOps = [] {
 	ops.rx_queue_release = rx_queue_release;
 	ops.tx_queue_setup = tx_queue_setup;
 	ops.tx_queue_release = tx_queue_release;
+	ops.rxq_info_get = rxq_info_get;
+	ops.txq_info_get = txq_info_get;
+	ops.rx_burst_mode_get = rx_burst_mode_get;
+	ops.tx_burst_mode_get = tx_burst_mode_get;
+	ops.fw_version_get = fw_version_get;
 	ops.rx_queue_start = rx_queue_start;
 	ops.rx_queue_stop = rx_queue_stop;
 	ops.tx_queue_start = tx_queue_start;
@@ -455,6 +460,7 @@ int probe(rte_vdev_device *vdev)
 	dev->dev_ops = &kOps;
 	dev->rx_pkt_burst = rte_eth_pkt_burst_dummy;
 	dev->tx_pkt_burst = rte_eth_pkt_burst_dummy;
+	dev->tx_descriptor_status = tx_descriptor_status;
 	rte_eth_dev_probing_finish(dev);
 
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];
