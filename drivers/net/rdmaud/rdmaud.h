@@ -58,6 +58,7 @@ struct Port {
 	uint32_t qp_depth = 0;       /* send and receive WRs every QP was created with */
 	rte_ether_addr mac{};
 	bool started = false;
+	rte_intr_handle *async_intr = nullptr; /* the verbs context's async_fd (rdmaud_events.cpp) */
 	uint32_t rx_deferred = 0;    /* bit i: rx queue i set up with rx_deferred_start */
 	uint32_t tx_deferred = 0;    /* bit i: tx queue i set up with tx_deferred_start */
 	std::unique_ptr<RegistryLink> registry; /* null without a registry; stopped first at teardown */
@@ -117,6 +118,10 @@ int rx_queue_start(rte_eth_dev *dev, uint16_t idx);
 int rx_queue_stop(rte_eth_dev *dev, uint16_t idx);
 int tx_queue_start(rte_eth_dev *dev, uint16_t idx);
 int tx_queue_stop(rte_eth_dev *dev, uint16_t idx);
+
+/* rdmaud_events.cpp: verbs async events -> LSC / RMV (probe / close) */
+int events_start(rte_eth_dev *dev);
+void events_stop(rte_eth_dev *dev);
 
 /* rdmaud_info.cpp */
 void rxq_info_get(rte_eth_dev *dev, uint16_t idx, rte_eth_rxq_info *qinfo);

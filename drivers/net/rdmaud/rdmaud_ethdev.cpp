@@ -324,6 +324,7 @@ int dev_close(rte_eth_dev *dev)
 		rx_queue_release(dev, i);
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
 		tx_queue_release(dev, i);
+	events_stop(dev);
 	intr_fini(dev);
 	port->registry.reset(); /* its thread must not publish peers while they are torn down */
 	/* QPs, CQs, AHs, MRs, PD and context, in that order (Port's member order). */
@@ -439,6 +440,9 @@ int probe(rte_vdev_device *vdev)
 	int rc = open_port(*port, name);
 	if (rc == 0)
 		rc = intr_init(dev);
+	if (rc == 0 && (rc = events_start(dev)) != 0)
+		RDMAUD_LOG(ERR, "%s: cannot watch %s's asynchronous events: %s", name, port->dev.name.c_str(),
+			   rte_strerror(-rc));
 	/* ethdev rte_free()s mac_addrs when the port is released. */
 	if (rc == 0) {
 		dev->data->mac_addrs = static_cast<rte_ether_addr *>(
@@ -447,6 +451,7 @@ int probe(rte_vdev_device *vdev)
 			rc = -ENOMEM;
 	}
 	if (rc != 0) {
+		events_stop(dev);
 		rte_intr_instance_free(dev->intr_handle);
 		dev->intr_handle = nullptr;
 		port->~Port();
