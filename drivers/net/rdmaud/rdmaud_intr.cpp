@@ -2,8 +2,8 @@
 /*
  * net_rdmaud rx interrupts. Every rx queue's receive CQ reports to a completion
  * channel of its own (created with the QP). With intr_conf.rxq = 1, dev_start puts
- * the channels' fds in the port's interrupt handle as its rx vectors (type EXT: the
- * fd is not read by EAL, the driver consumes the events), so an application adds
+ * the channels' fds in the port's interrupt handle as its rx vectors (type VDEV with
+ * no counter to read: EAL does not read the fds, the driver consumes the events), so an application adds
  * them to an epoll set (rte_eth_dev_rx_intr_ctl_q) and sleeps in rte_epoll_wait:
  *   rx_queue_intr_enable   arms the CQ (ibv_req_notify_cq): the next receive
  *                          completion makes the channel fd readable;
@@ -29,7 +29,9 @@ int intr_init(rte_eth_dev *dev)
 	rte_intr_handle *h = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_SHARED);
 	if (h == nullptr)
 		return -ENOMEM;
-	if (rte_intr_type_set(h, RTE_INTR_HANDLE_EXT) != 0) {
+	/* VDEV: one vector per queue (rte_intr_cap_multiple), and with an efd counter size
+	 * of 0 EAL reads nothing from the fds. */
+	if (rte_intr_type_set(h, RTE_INTR_HANDLE_VDEV) != 0) {
 		rte_intr_instance_free(h);
 		return -rte_errno;
 	}
