@@ -151,12 +151,8 @@ int softud_req_notify_cq(ibv_cq* cq, int solicited_only) {
         c->solicited_only = solicited_only != 0;
     }
     // Shared-memory senders must ring the mailbox's bell so the channel fd wakes.
-    if (c->ch) {
+    if (c->ch)
         armed_channel_cq(c->ctx->dev, newly ? 1 : 0);
-        // Datagrams that already wait raise no new edge on the channel fd (an EPOLLET waiter
-        // would sleep on them): turn them into completions now, which fires the armed CQ.
-        drain(c->ctx->dev, true);
-    }
     return 0;
 }
 

@@ -231,7 +231,7 @@ unsigned read_socket(Device* d, Transport* tp, BatchCache& cache) {
 
 }  // namespace
 
-bool drain(Device* d, bool full) noexcept {
+bool drain(Device* d) noexcept {
     Transport* tp = d->tp_fast.load(std::memory_order_acquire);
     if (!tp || !tp->drain_lock.try_lock())
         return false;
@@ -247,7 +247,7 @@ bool drain(Device* d, bool full) noexcept {
             d->ctr.add(Counter::shm_rx_batches);
     }
     // The socket carries other hosts' traffic (and everything when the fast path is off).
-    if (full || !tp->mb || tp->sock_hot || ++tp->sock_turn >= kSockEvery)
+    if (!tp->mb || tp->sock_hot || ++tp->sock_turn >= kSockEvery)
         got += read_socket(d, tp, cache);
     if (tp->faults && tp->faults->holding()) {
         IngestCtx x{d, tp, &cache};

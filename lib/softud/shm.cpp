@@ -160,18 +160,10 @@ void Mailbox::bell_self() noexcept {
 
 void Mailbox::arm() noexcept {
     hdr_->bell_wanted.store(1, std::memory_order_seq_cst);
-    // An edge-triggered waiter (EPOLLET, as DPDK's rx interrupts use) needs a fresh byte after
-    // it armed: drop a stale one, so that the next sender rings again. A byte written by a
-    // sender racing with this is eaten too, but its records are pending below.
-    hdr_->bell_rung.exchange(0, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    char buf[256];
-    while (::read(bell_fd_, buf, sizeof(buf)) > 0) {
-    }
     std::atomic_thread_fence(std::memory_order_seq_cst);
     // Pairs with the sender's fence between publishing its tail and reading bell_wanted: either
     // it sees our request, or we see its data here.
-    if (pending())
+    if (pending() && !hdr_->bell_rung.load(std::memory_order_relaxed))
         bell_self();
 }
 
