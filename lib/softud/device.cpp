@@ -77,7 +77,8 @@ int query_port_impl(ibv_context* ctx, uint8_t port, ibv_port_attr* out, size_t l
         return EINVAL;
     Device* d = from_ibv(ctx)->dev;
     ibv_port_attr a{};
-    a.state = IBV_PORT_ACTIVE;
+    const bool up = port_ctl_read(d) == kPortActive;  // the port control file (async.cpp)
+    a.state = up ? IBV_PORT_ACTIVE : IBV_PORT_DOWN;
     a.max_mtu = IBV_MTU_4096;
     a.active_mtu = d->cfg.mtu;
     a.gid_tbl_len = kGidTableLen;
@@ -95,7 +96,7 @@ int query_port_impl(ibv_context* ctx, uint8_t port, ibv_port_attr* out, size_t l
     a.init_type_reply = 0;
     a.active_width = 2;                 // 4X
     a.active_speed = 32;                // EDR (25 Gb/s per lane): nominal
-    a.phys_state = 5;                   // LinkUp
+    a.phys_state = up ? 5 : 3;          // LinkUp / Disabled
     a.link_layer = is_ib(d) ? IBV_LINK_LAYER_INFINIBAND : IBV_LINK_LAYER_ETHERNET;
     a.flags = 0;
     a.port_cap_flags2 = 0;
@@ -207,9 +208,7 @@ ibv_context* ibv_open_device(ibv_device* device) {
     ctx.ops.poll_cq = softud_poll_cq;
     ctx.ops.req_notify_cq = softud_req_notify_cq;
     ctx.cmd_fd = -1;
-    ctx.async_fd = ::eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
-    if (ctx.async_fd < 0) {
-        int e = errno;
+    if (int e = async_open(c); e != 0) {
         delete c;
         errno = e;
         return nullptr;
@@ -230,7 +229,7 @@ int ibv_close_device(ibv_context* context) {
         if (--d->open_contexts == 0)
             transport_release_locked(d);
     }
-    ::close(context->async_fd);
+    async_close(c);
     pthread_mutex_destroy(&context->mutex);
     delete c;
     return 0;

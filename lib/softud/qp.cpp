@@ -32,7 +32,7 @@ int check_transition(int cur, int target, int mask) {
         if ((t.from != -1 && t.from != cur) || t.to != target)
             continue;
         int m = mask & ~kAlwaysOptional;
-        if (cur == target)
+        if (cur == target && t.from != -1)  // RESET -> RESET, ERR -> ERR name the state
             m &= ~IBV_QP_STATE;
         if ((m & t.required) != t.required)
             return EINVAL;

@@ -113,9 +113,13 @@ struct Context {
     std::unordered_map<uint32_t, struct Mr*> mrs;
     uint32_t next_key = 0x100;
 
-    std::mutex async_lock;       // guards async_events
+    std::mutex async_lock;       // guards async_events, ctl_state
     std::deque<ibv_async_event> async_events;
     uint32_t async_acked = 0;
+    // ibv_context.async_fd is an epoll set of these two (async.cpp):
+    int async_evfd = -1;         // eventfd (semaphore) counting queued events
+    int ctl_ifd = -1;            // inotify on the port control file's directory (-1: none)
+    int ctl_state = 0;           // PortCtl the context last reported
 };
 // vctx is Context's first member (as ibv_device is Device's, ibv_cq is Cq's, ...).
 inline Context* from_ibv(ibv_context* c) {
@@ -233,6 +237,13 @@ void cq_push(Cq* cq, const Cqe* cqes, size_t n) noexcept;
 void armed_channel_cq(Device* d, int delta) noexcept;
 // async.cpp
 void post_async_event(Context* ctx, const ibv_async_event& ev) noexcept;
+// The port control file <SOFTUD_STAT_DIR>/<device>.ctl ("active", "down" or "fatal"; missing:
+// active): the port's state as ibv_query_port reports it.
+enum PortCtl { kPortActive = 0, kPortDown = 1, kDeviceFatal = 2 };
+int port_ctl_read(const Device* d) noexcept;
+// Context open/close: async_fd (epoll) with the event counter and the control file watch.
+int async_open(Context* ctx) noexcept;
+void async_close(Context* ctx) noexcept;
 // qp.cpp: move to the error state and flush the receive queue (caller holds neither QP lock).
 void qp_to_error(Qp* qp) noexcept;
 // device.cpp

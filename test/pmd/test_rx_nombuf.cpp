@@ -34,6 +34,7 @@
 #include "checks.h"
 
 #include "counters.h"
+#include "vdev_port.h"
 
 namespace {
 
@@ -81,25 +82,6 @@ uint64_t xstat(uint16_t port, const char *name)
 		failures++;
 	}
 	return v;
-}
-
-int open_port(const char *name, const std::string &args, rte_mempool *rx_pool, uint16_t &port)
-{
-	int rc = rte_vdev_init(name, args.c_str());
-	if (rc == 0)
-		rc = rte_eth_dev_get_port_by_name(name, &port);
-	rte_eth_conf conf{};
-	if (rc == 0)
-		rc = rte_eth_dev_configure(port, 1, 1, &conf);
-	if (rc == 0)
-		rc = rte_eth_rx_queue_setup(port, 0, kDesc, 0, nullptr, rx_pool);
-	if (rc == 0)
-		rc = rte_eth_tx_queue_setup(port, 0, kDesc, 0, nullptr);
-	if (rc == 0)
-		rc = rte_eth_dev_start(port);
-	if (rc != 0)
-		std::printf("FAIL: port %s: %s\n", name, rte_strerror(-rc));
-	return rc;
 }
 
 /* One burst of kBurst frames A -> B, numbered from seq; all taken by A's port (bounded). */
@@ -178,8 +160,11 @@ int main()
 		return 1;
 	}
 	uint16_t a = 0, b = 0;
-	if (open_port("net_rdmaud0", "dev=softud0,mac=02:00:00:00:00:5a,peers=02:00:00:00:00:5b@127.0.0.3/0x11", pool_a, a) != 0 ||
-	    open_port("net_rdmaud1", "dev=softud1,mac=02:00:00:00:00:5b,peers=02:00:00:00:00:5a@127.0.0.2/0x11", pool_b, b) != 0)
+	const rte_eth_conf conf{};
+	if (open_vdev_port("net_rdmaud0", "dev=softud0,mac=02:00:00:00:00:5a,peers=02:00:00:00:00:5b@127.0.0.3/0x11",
+			   conf, kDesc, pool_a, a) != 0 ||
+	    open_vdev_port("net_rdmaud1", "dev=softud1,mac=02:00:00:00:00:5b,peers=02:00:00:00:00:5a@127.0.0.2/0x11",
+			   conf, kDesc, pool_b, b) != 0)
 		return 1;
 	check_eq("B's rx pool after start: the ring took its share", rte_mempool_avail_count(pool_b), kSpare);
 	const uint64_t sd_sent0 = softud_counter("softud0", "tx_packets");

@@ -70,6 +70,13 @@ TEST_F(QpState, UdAttributeMaskRules) {
     a.qp_state = IBV_QPS_RESET;
     ASSERT_EQ(ibv_modify_qp(qp, &a, IBV_QP_STATE), 0);
     EXPECT_EQ(qp->state, IBV_QPS_RESET);
+    // ... including from the same state (RESET -> RESET, ERR -> ERR), as the verbs rules allow.
+    ASSERT_EQ(ibv_modify_qp(qp, &a, IBV_QP_STATE), 0);
+    EXPECT_EQ(qp->state, IBV_QPS_RESET);
+    a.qp_state = IBV_QPS_ERR;
+    ASSERT_EQ(ibv_modify_qp(qp, &a, IBV_QP_STATE), 0);
+    ASSERT_EQ(ibv_modify_qp(qp, &a, IBV_QP_STATE), 0);
+    EXPECT_EQ(qp->state, IBV_QPS_ERR);
     EXPECT_EQ(ibv_destroy_qp(qp), 0);
 }
 

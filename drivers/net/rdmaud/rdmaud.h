@@ -63,6 +63,9 @@ struct Port {
 	rte_ether_addr mac{};
 	bool started = false;
 	uint32_t ptype_layers = 0;   /* packet types to parse (rte_eth_dev_set_ptype_mask); 0: none */
+	rte_intr_handle *async_intr = nullptr; /* the verbs context's async_fd (rdmaud_events.cpp) */
+	uint32_t rx_deferred = 0;    /* bit i: rx queue i set up with rx_deferred_start */
+	uint32_t tx_deferred = 0;    /* bit i: tx queue i set up with tx_deferred_start */
 	std::unique_ptr<RegistryLink> registry; /* null without a registry; stopped first at teardown */
 };
 
@@ -121,6 +124,33 @@ const uint32_t *supported_ptypes_get(rte_eth_dev *dev);
 int ptypes_set(rte_eth_dev *dev, uint32_t ptype_mask);
 /* The queue's software offloads from the port's and the queue's configuration. */
 void rxq_set_offloads(rte_eth_dev *dev, RxQueue &q, uint64_t queue_offloads);
+/* rdmaud_intr.cpp: the port's interrupt handle (probe/close) and its rx vectors
+ * (dev_start/dev_stop with intr_conf.rxq), the rx queue interrupt ops */
+int intr_init(rte_eth_dev *dev);
+void intr_fini(rte_eth_dev *dev);
+int rx_intr_start(rte_eth_dev *dev);
+void rx_intr_stop(rte_eth_dev *dev);
+int rx_queue_intr_enable(rte_eth_dev *dev, uint16_t idx);
+int rx_queue_intr_disable(rte_eth_dev *dev, uint16_t idx);
+
+/* rdmaud_queue_ctl.cpp: per-queue start/stop (the ops) and deferred start */
+bool queue_deferred(const rte_eth_dev *dev, bool rx, uint16_t idx);
+int rx_queue_start(rte_eth_dev *dev, uint16_t idx);
+int rx_queue_stop(rte_eth_dev *dev, uint16_t idx);
+int tx_queue_start(rte_eth_dev *dev, uint16_t idx);
+int tx_queue_stop(rte_eth_dev *dev, uint16_t idx);
+
+/* rdmaud_events.cpp: verbs async events -> LSC / RMV (probe / close) */
+int events_start(rte_eth_dev *dev);
+void events_stop(rte_eth_dev *dev);
+
+/* rdmaud_info.cpp */
+void rxq_info_get(rte_eth_dev *dev, uint16_t idx, rte_eth_rxq_info *qinfo);
+void txq_info_get(rte_eth_dev *dev, uint16_t idx, rte_eth_txq_info *qinfo);
+int rx_burst_mode_get(rte_eth_dev *dev, uint16_t idx, rte_eth_burst_mode *mode);
+int tx_burst_mode_get(rte_eth_dev *dev, uint16_t idx, rte_eth_burst_mode *mode);
+int fw_version_get(rte_eth_dev *dev, char *fw_version, size_t fw_size);
+int tx_descriptor_status(void *txq, uint16_t offset);
 
 /* rdmaud_stats.cpp */
 int stats_get(rte_eth_dev *dev, rte_eth_stats *stats);

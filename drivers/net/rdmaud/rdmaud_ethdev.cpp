@@ -93,6 +93,7 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info)
 	info->rx_offload_capa = kRxOffloads;
 	info->rx_queue_offload_capa = kRxOffloads;
 	info->flow_type_rss_offloads = kRssFlowTypes;
+	info->dev_capa |= RTE_ETH_DEV_CAPA_RUNTIME_RX_QUEUE_SETUP | RTE_ETH_DEV_CAPA_RUNTIME_TX_QUEUE_SETUP;
 	info->default_rxportconf.burst_size = 32;
 	info->default_rxportconf.ring_size = kDefaultDesc;
 	info->default_rxportconf.nb_queues = 1;
@@ -239,6 +240,7 @@ int dev_stop(rte_eth_dev *dev)
 	/* Waits for a running check; the one it re-armed is cancelled too. */
 	__atomic_store_n(&port.started, false, __ATOMIC_RELEASE);
 	rte_eal_alarm_cancel(health_check, dev);
+	rx_intr_stop(dev);
 	if (port.registry)
 		port.registry->withdraw_local();
 	dev->rx_pkt_burst = rte_eth_pkt_burst_dummy;
@@ -301,9 +303,11 @@ int dev_start(rte_eth_dev *dev)
 				   rte_strerror(-rc));
 	}
 	for (uint16_t i = 0; i < dev->data->nb_rx_queues && rc == 0; i++)
-		rc = rxq_start(dev, i);
+		rc = queue_deferred(dev, true, i) ? 0 : rxq_start(dev, i);
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues && rc == 0; i++)
-		rc = txq_start(dev, i);
+		rc = queue_deferred(dev, false, i) ? 0 : txq_start(dev, i);
+	if (rc == 0)
+		rc = rx_intr_start(dev);
 	if (rc != 0) {
 		dev_stop(dev);
 		return rc;
@@ -387,6 +391,8 @@ int dev_close(rte_eth_dev *dev)
 		rx_queue_release(dev, i);
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
 		tx_queue_release(dev, i);
+	events_stop(dev);
+	intr_fini(dev);
 	port->registry.reset(); /* its thread must not publish peers while they are torn down */
 	/* QPs, CQs, AHs, MRs, PD and context, in that order (Port's member order). */
 	port->~Port();
@@ -421,6 +427,17 @@ constexpr eth_dev_ops kOps = [] {
 	ops.tx_queue_release = tx_queue_release;
 	ops.dev_supported_ptypes_get = supported_ptypes_get;
 	ops.dev_ptypes_set = ptypes_set;
+	ops.rxq_info_get = rxq_info_get;
+	ops.txq_info_get = txq_info_get;
+	ops.rx_burst_mode_get = rx_burst_mode_get;
+	ops.tx_burst_mode_get = tx_burst_mode_get;
+	ops.fw_version_get = fw_version_get;
+	ops.rx_queue_start = rx_queue_start;
+	ops.rx_queue_stop = rx_queue_stop;
+	ops.tx_queue_start = tx_queue_start;
+	ops.tx_queue_stop = tx_queue_stop;
+	ops.rx_queue_intr_enable = rx_queue_intr_enable;
+	ops.rx_queue_intr_disable = rx_queue_intr_disable;
 	return ops;
 }();
 
@@ -489,6 +506,11 @@ int probe(rte_vdev_device *vdev)
 	port->port_id = dev->data->port_id;
 
 	int rc = open_port(*port, name);
+	if (rc == 0)
+		rc = intr_init(dev);
+	if (rc == 0 && (rc = events_start(dev)) != 0)
+		RDMAUD_LOG(ERR, "%s: cannot watch %s's asynchronous events: %s", name, port->dev.name.c_str(),
+			   rte_strerror(-rc));
 	/* ethdev rte_free()s mac_addrs when the port is released. */
 	if (rc == 0) {
 		dev->data->mac_addrs = static_cast<rte_ether_addr *>(
@@ -497,6 +519,9 @@ int probe(rte_vdev_device *vdev)
 			rc = -ENOMEM;
 	}
 	if (rc != 0) {
+		events_stop(dev);
+		rte_intr_instance_free(dev->intr_handle);
+		dev->intr_handle = nullptr;
 		port->~Port();
 		rte_eth_dev_release_port(dev);
 		return rc;
@@ -508,6 +533,7 @@ int probe(rte_vdev_device *vdev)
 	dev->dev_ops = &kOps;
 	dev->rx_pkt_burst = rte_eth_pkt_burst_dummy;
 	dev->tx_pkt_burst = rte_eth_pkt_burst_dummy;
+	dev->tx_descriptor_status = tx_descriptor_status;
 	rte_eth_dev_probing_finish(dev);
 
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];

@@ -92,6 +92,10 @@ int rx_queue_setup(rte_eth_dev *dev, uint16_t idx, uint16_t desc, unsigned int s
 	Port &port = *port_of(dev);
 	if (idx >= port.nb_qps)
 		return -EINVAL;
+	if (conf != nullptr && conf->rx_deferred_start)
+		port.rx_deferred |= 1u << idx;
+	else
+		port.rx_deferred &= ~(1u << idx);
 	const uint32_t frame = max_frame(dev);
 	const uint32_t room = rte_pktmbuf_data_room_size(mp);
 	const bool scatter = ((dev->data->dev_conf.rxmode.offloads | (conf != nullptr ? conf->offloads : 0)) &

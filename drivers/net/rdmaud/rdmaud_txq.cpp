@@ -51,11 +51,14 @@ void txq_drain(TxQueue &q)
 int tx_queue_setup(rte_eth_dev *dev, uint16_t idx, uint16_t desc, unsigned int socket,
 		   const rte_eth_txconf *conf)
 {
-	(void)conf;
 	(void)socket; /* queues live on the device's node, as the rx side */
 	Port &port = *port_of(dev);
 	if (idx >= port.nb_qps)
 		return -EINVAL;
+	if (conf != nullptr && conf->tx_deferred_start)
+		port.tx_deferred |= 1u << idx;
+	else
+		port.tx_deferred &= ~(1u << idx);
 	tx_queue_release(dev, idx);
 
 	const UdQp &qp = port.qps[idx];
@@ -97,8 +100,12 @@ int txq_start(rte_eth_dev *dev, uint16_t idx)
 	auto *q = static_cast<TxQueue *>(dev->data->tx_queues[idx]);
 	if (q == nullptr)
 		return -EINVAL;
-	q->head = q->tail = 0;
-	q->unsignaled = 0;
+	/* A queue stopped while rx queue i ran may still hold sends the device has not
+	 * completed: they keep their slots (a later completion frees them). */
+	if (q->head == q->tail) {
+		q->head = q->tail = 0;
+		q->unsignaled = 0;
+	}
 	q->max_frame = max_frame(dev);
 	q->lkeys.init(&port_of(dev)->mrs);
 	q->registry = port_of(dev)->registry.get();

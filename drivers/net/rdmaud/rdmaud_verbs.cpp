@@ -199,7 +199,10 @@ int open_device(const DevConfig &cfg, Device &dev, std::string &err)
 int create_ud_qp(Device &dev, const QpCaps &caps, UdQp &out, std::string &err)
 {
 	out.send_cq.reset(ibv_create_cq(dev.ctx.get(), static_cast<int>(caps.send_wr), nullptr, nullptr, 0));
-	out.recv_cq.reset(ibv_create_cq(dev.ctx.get(), static_cast<int>(caps.recv_wr), nullptr, nullptr, 0));
+	/* A channel costs nothing until the CQ is armed (rx interrupt mode). */
+	out.rx_channel.reset(ibv_create_comp_channel(dev.ctx.get()));
+	out.recv_cq.reset(ibv_create_cq(dev.ctx.get(), static_cast<int>(caps.recv_wr), nullptr,
+					out.rx_channel.get(), 0));
 	if (!out.send_cq || !out.recv_cq) {
 		err = std::string("ibv_create_cq failed: ") + std::strerror(errno);
 		return -(errno ? errno : ENOMEM);

@@ -26,12 +26,14 @@ struct CqDeleter { void operator()(ibv_cq *c) const { ibv_destroy_cq(c); } };
 struct QpDeleter { void operator()(ibv_qp *q) const { ibv_destroy_qp(q); } };
 struct AhDeleter { void operator()(ibv_ah *a) const { ibv_destroy_ah(a); } };
 struct MrDeleter { void operator()(ibv_mr *m) const { ibv_dereg_mr(m); } };
+struct ChannelDeleter { void operator()(ibv_comp_channel *c) const { ibv_destroy_comp_channel(c); } };
 using CtxPtr = std::unique_ptr<ibv_context, CtxDeleter>;
 using PdPtr = std::unique_ptr<ibv_pd, PdDeleter>;
 using CqPtr = std::unique_ptr<ibv_cq, CqDeleter>;
 using QpPtr = std::unique_ptr<ibv_qp, QpDeleter>;
 using AhPtr = std::unique_ptr<ibv_ah, AhDeleter>;
 using MrPtr = std::unique_ptr<ibv_mr, MrDeleter>;
+using ChannelPtr = std::unique_ptr<ibv_comp_channel, ChannelDeleter>;
 
 /* Every UD receive buffer starts with a 40-byte GRH (present or not). */
 inline constexpr uint32_t kGrhLen = 40;
@@ -68,20 +70,27 @@ int open_device(const DevConfig &cfg, Device &dev, std::string &err);
 /* Refresh dev.mtu_bytes etc. from the port; fills *state. Returns 0 or -errno. */
 int query_port_state(Device &dev, ibv_port_attr &attr);
 
-/* One UD queue pair with its own send and receive CQs. Replacing one destroys the old
- * QP before its CQs (a CQ a QP still uses cannot be destroyed: EBUSY, leaked). */
+/* One UD queue pair with its own send and receive CQs. The receive CQ reports to
+ * a completion channel of its own (the rx queue's interrupt; null when the device
+ * has none). Teardown order is QP, CQs, channel (a CQ a QP still uses cannot be
+ * destroyed: EBUSY, leaked; a channel with a CQ is busy): member order for the
+ * destructor, explicit in the move assignment. */
 struct UdQp {
 	UdQp() = default;
 	UdQp(UdQp &&) = default;
 	UdQp &operator=(UdQp &&o) noexcept
 	{
 		qp.reset();
+		recv_cq.reset();
+		send_cq.reset();
+		rx_channel = std::move(o.rx_channel);
 		send_cq = std::move(o.send_cq);
 		recv_cq = std::move(o.recv_cq);
 		qp = std::move(o.qp);
 		max_send_wr = o.max_send_wr;
 		max_recv_wr = o.max_recv_wr;
 		max_send_sge = o.max_send_sge;
+		max_recv_sge = o.max_recv_sge;
 		max_inline = o.max_inline;
 		wc_errors_seen = o.wc_errors_seen;
 		cq_errors_seen = o.cq_errors_seen;
@@ -90,6 +99,7 @@ struct UdQp {
 		return *this;
 	}
 
+	ChannelPtr rx_channel;
 	CqPtr send_cq;
 	CqPtr recv_cq;
 	QpPtr qp;

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * net_rdmaud queue and device information: rx/tx queue info, the burst variant
+ * chosen at dev_start, the verbs device's firmware version, and the tx
+ * descriptor status.
+ *
+ * No rx descriptor status or rx queue count: every slot of an rx ring is always
+ * posted, and whether a posted receive has completed is known only by polling
+ * its completion, which consumes it (verbs has no way to peek at a CQ).
+ */
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "rdmaud.h"
+#include "rdmaud_rxtx.h"
+
+namespace rdmaud {
+
+void rxq_info_get(rte_eth_dev *dev, uint16_t idx, rte_eth_rxq_info *qinfo)
+{
+	const auto *q = static_cast<const RxQueue *>(dev->data->rx_queues[idx]);
+	if (q == nullptr)
+		return;
+	qinfo->mp = q->mp;
+	qinfo->nb_desc = static_cast<uint16_t>(q->nb_desc);
+	qinfo->scattered_rx = 0;
+	qinfo->rx_buf_size = static_cast<uint16_t>(rte_pktmbuf_data_room_size(q->mp) - RTE_PKTMBUF_HEADROOM);
+	qinfo->queue_state = dev->data->rx_queue_state[idx];
+	qinfo->conf.rx_deferred_start = queue_deferred(dev, true, idx) ? 1 : 0;
+	qinfo->conf.offloads = dev->data->dev_conf.rxmode.offloads;
+}
+
+void txq_info_get(rte_eth_dev *dev, uint16_t idx, rte_eth_txq_info *qinfo)
+{
+	const auto *q = static_cast<const TxQueue *>(dev->data->tx_queues[idx]);
+	if (q == nullptr)
+		return;
+	qinfo->nb_desc = static_cast<uint16_t>(q->nb_desc);
+	qinfo->queue_state = dev->data->tx_queue_state[idx];
+	qinfo->conf.tx_deferred_start = queue_deferred(dev, false, idx) ? 1 : 0;
+	qinfo->conf.offloads = dev->data->dev_conf.txmode.offloads;
+}
+
+namespace {
+
+int burst_mode(rte_eth_burst_mode *mode, const char *name)
+{
+	mode->flags = 0;
+	std::snprintf(mode->info, sizeof(mode->info), "%s", name);
+	return 0;
+}
+
+} // namespace
+
+int rx_burst_mode_get(rte_eth_dev *dev, uint16_t idx, rte_eth_burst_mode *mode)
+{
+	(void)idx;
+	if (dev->rx_pkt_burst == select_rx_burst(true))
+		return burst_mode(mode, "Scalar, one lkey per queue");
+	if (dev->rx_pkt_burst == select_rx_burst(false))
+		return burst_mode(mode, "Scalar, lkey per mbuf");
+	return burst_mode(mode, "None (port stopped)");
+}
+
+int tx_burst_mode_get(rte_eth_dev *dev, uint16_t idx, rte_eth_burst_mode *mode)
+{
+	(void)idx;
+	for (const bool multi : {false, true})
+		for (const bool inl : {false, true})
+			for (const bool ff : {false, true}) {
+				if (multi && ff)
+					continue; /* no such variant: multi-segment frees segment by segment */
+				if (dev->tx_pkt_burst != select_tx_burst(multi, inl, ff))
+					continue;
+				char name[96];
+				std::snprintf(name, sizeof(name), "Scalar, %s%s%s", multi ? "multi-segment" : "single-segment",
+					      inl ? ", inline" : "", ff ? ", fast mbuf free" : "");
+				return burst_mode(mode, name);
+			}
+	return burst_mode(mode, "None (port stopped)");
+}
+
+/* The verbs device's fw_ver; the size needed (with the NUL) when fw_size is short. */
+int fw_version_get(rte_eth_dev *dev, char *fw_version, size_t fw_size)
+{
+	const char *fw = port_of(dev)->dev.attr.fw_ver;
+	const size_t need = strnlen(fw, sizeof(port_of(dev)->dev.attr.fw_ver)) + 1;
+	if (fw_size < need)
+		return static_cast<int>(need);
+	std::memcpy(fw_version, fw, need - 1);
+	fw_version[need - 1] = '\0';
+	return 0;
+}
+
+/*
+ * Status of the tx descriptor offset places after the next one to be used: DONE
+ * when its slot is free (its send completed, or it never held one), FULL while it
+ * holds a send not known complete. Reaps completions first (same lcore as the
+ * queue's tx_burst, as for every per-queue fast-path call). Sends after the last
+ * signaled one are known complete only when a later completion covers them.
+ */
+int tx_descriptor_status(void *txq, uint16_t offset)
+{
+	TxQueue &q = *static_cast<TxQueue *>(txq);
+	if (offset >= q.nb_desc)
+		return -EINVAL;
+	tx_reap(q);
+	const uint64_t used = q.head - q.tail;
+	return offset < q.nb_desc - used ? RTE_ETH_TX_DESC_DONE : RTE_ETH_TX_DESC_FULL;
+}
+
+} // namespace rdmaud
