@@ -2,7 +2,7 @@
 # The README's main job: the echo example on one machine, over net_rdmaud on softud,
 # with a real memcached registry.
 #   - installs/builds as needed (scripts/setup.sh);
-#   - creates three "machines": network namespaces rdmaud-demo-{server,client1,client2}
+#   - creates three "machines": network namespaces rdmaud-demo[-TAG]-{server,client1,client2}
 #     joined by a bridge (or, where namespaces cannot be made, three loopback addresses);
 #   - the server machine runs memcached (the registry) and the echo servers
 #     (scripts/run-servers.sh), each client machine the echo clients
@@ -11,7 +11,8 @@
 #   - removes everything it created, also on Ctrl-C.
 # Settings: DEMO_SECONDS (default 10), RDMAUD_SERVER_THREADS (2), RDMAUD_CLIENT_THREADS (1),
 # RDMAUD_WINDOW (16), RDMAUD_SIZE (64); DEMO_NETNS=0 forces loopback addresses;
-# DEMO_WORKDIR (/tmp) holds the run's logs while it lasts.
+# DEMO_WORKDIR (/tmp) holds the run's logs while it lasts; DEMO_TAG names this run's
+# namespaces (rdmaud-demo-TAG-*), so that runs at the same time do not meet.
 set -euo pipefail
 RDMAUD_SCRIPT=demo
 . "$(dirname "$0")/lib.sh"
@@ -44,14 +45,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+ns_prefix=rdmaud-demo${DEMO_TAG:+-$DEMO_TAG}
 make_netns_hosts() {
-    local sw=rdmaud-demo-sw
+    local sw=$ns_prefix-sw
     ip netns add "$sw" 2>/dev/null || return 1
     created_ns+=("$sw")
     ip -n "$sw" link add br0 type bridge && ip -n "$sw" link set br0 up || return 1
     local i=1
     for h in "${hosts[@]}"; do
-        local n=rdmaud-demo-$h
+        local n=$ns_prefix-$h
         ip netns add "$n" || return 1
         created_ns+=("$n")
         ip -n "$sw" link add "$h" type veth peer name eth0 netns "$n" || return 1

@@ -9,7 +9,7 @@
 
 out=$TEST_TMP/demo.out
 rc=0
-DEMO_WORKDIR=$TEST_TMP DEMO_SKIP_SETUP=1 DEMO_SECONDS=3 timeout -k 10 120 bash "$RDMAUD_TOP/scripts/demo.sh" >"$out" 2>&1 || rc=$?
+DEMO_TAG=t$$ DEMO_WORKDIR=$TEST_TMP DEMO_SKIP_SETUP=1 DEMO_SECONDS=3 timeout -k 10 120 bash "$RDMAUD_TOP/scripts/demo.sh" >"$out" 2>&1 || rc=$?
 cat "$out"
 [ $rc -eq 0 ] || fail "scripts/demo.sh exited with $rc"
 grep -q "^RESULT: OK" "$out" || fail "the demo's summary is not OK"
@@ -18,7 +18,7 @@ for c in client1 client2; do
     grep -qE "^$c +[0-9]+ +[1-9][0-9]* " "$out" || fail "$c has no answered requests in the summary"
 done
 grep -q "machines: network namespaces" "$out" || echo "note: ran on loopback addresses (no namespaces)"
-left=$(ip netns list 2>/dev/null | grep -c '^rdmaud-demo-' || true)
+left=$(ip netns list 2>/dev/null | grep -c "^rdmaud-demo-t$$-" || true)
 [ "$left" -eq 0 ] || fail "the demo left $left network namespace(s) behind"
 # Everything the demo starts has its work directory in its command line (tail) or its
 # environment (memcached and the echo processes get RDMAUD_RUN_DIR=<work>/<machine>).
