@@ -210,7 +210,8 @@ void burst(VerbsModel &d, RxQueue &q, RxBurstFn rx, uint16_t n, std::vector<rte_
 	const uint16_t out = rx(&q, pkts.data(), n);
 	require(out <= n);
 	if (poll_fails) {
-		require(out == 0 && q.c.wc_errors == before.wc_errors + 1 && d.posts == posts_before);
+		require(out == 0 && q.c.cq_errors == before.cq_errors + 1 && q.c.wc_errors == before.wc_errors &&
+			d.posts == posts_before);
 		return;
 	}
 	const int k = d.polled;

@@ -12,7 +12,9 @@ trap 'rm -rf "$scratch"' EXIT
 mkdir "$scratch/corpus" "$scratch/artifacts"
 rc=0
 # -max_total_time bounds the fuzzing; timeout bounds everything else (start-up, a hang).
+# libFuzzer exits with 77 on a finding by default, meson's "skipped": make every finding exit 1.
 timeout -k 5 $((secs + 60)) "$fuzzer" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+    -error_exitcode=1 -timeout_exitcode=1 \
     -print_final_stats=1 -artifact_prefix="$scratch/artifacts/" "$@" "$scratch/corpus" "$seeds" \
     >"$scratch/log" 2>&1 || rc=$?
 tail -40 "$scratch/log"
