@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "bytes.h"
 #include "softud.h"
 
 namespace softud {
@@ -55,11 +56,29 @@ Counter parse_drop(wire::ParseResult r) {
     return r == wire::ParseResult::bad_icrc ? Counter::drop_icrc : Counter::drop_malformed;
 }
 
-// Per-batch state: the last QP looked up (QPs cannot go away while the drain lock is held).
+// Per-batch state: the last QP looked up (QPs cannot go away while the drain lock is held) and
+// the delivery counters, added to the device once per drain rather than per datagram.
 struct BatchCache {
     uint32_t qpn = ~0u;
     Qp* qp = nullptr;
+    uint64_t rx_packets = 0, rx_bytes = 0;
+    // The last RoCE GRH built and what it depends on (a batch is mostly one sender and size).
+    uint64_t grh_key = ~uint64_t{0};
+    uint32_t grh_saddr = 0;
+    uint8_t grh[wire::kGrhLen];
 };
+
+// The IPv4/UDP fields the receiver checks a RoCEv2 ICRC against.
+wire::Ipv4Pseudo pseudo_of(const Device* d, const Transport* tp, const shm::Incoming& in) {
+    wire::Ipv4Pseudo ip;
+    ip.saddr_be = in.saddr_be;
+    ip.daddr_be = d->cfg.addr_be;
+    ip.sport = in.sport;
+    ip.dport = tp->port;
+    ip.ip_id = 0;  // what a Linux sender with DF set puts there; the ICRC covers it
+    ip.df = true;
+    return ip;
+}
 
 // One datagram from either path: the socket or a shared-memory ring.
 void deliver(Device* d, Transport* tp, const shm::Incoming& in, BatchCache& cache) {
@@ -74,15 +93,11 @@ void deliver(Device* d, Transport* tp, const shm::Incoming& in, BatchCache& cach
 
     wire::Parsed p;
     wire::ParsedIb pib;
-    wire::Ipv4Pseudo ip;
-    ip.saddr_be = in.saddr_be;
-    ip.daddr_be = d->cfg.addr_be;
-    ip.sport = in.sport;
-    ip.dport = tp->port;
-    ip.ip_id = 0;  // what a Linux sender with DF set puts there; the ICRC covers it
-    ip.df = true;
+    const wire::Ipv4Pseudo ip = pseudo_of(d, tp, in);
+    // A shared-memory record crossed no wire: its ICRC was neither computed nor is it checked.
+    const bool check_icrc = !in.no_icrc;
     if (ib) {
-        auto r = wire::parse_ib(dg, pib);
+        auto r = wire::parse_ib(dg, pib, check_icrc);
         if (r != wire::ParseResult::ok) {
             ctr.add(parse_drop(r));
             return;
@@ -93,7 +108,7 @@ void deliver(Device* d, Transport* tp, const shm::Incoming& in, BatchCache& cach
         }
         p = pib.base;
     } else {
-        auto r = wire::parse_roce_v4(dg, ip, p);
+        auto r = wire::parse_roce_v4(dg, ip, p, check_icrc);
         if (r != wire::ParseResult::ok) {
             ctr.add(parse_drop(r));
             return;
@@ -163,9 +178,14 @@ void deliver(Device* d, Transport* tp, const shm::Incoming& in, BatchCache& cach
             e.solicited = true;
         } else {
             if (!ib) {
-                uint8_t grh[wire::kGrhLen];
-                wire::build_ipv4_grh(ip, in.len, in.tos, in.ttl, std::span<uint8_t, wire::kGrhLen>(grh, wire::kGrhLen));
-                scatter(sge, w.num_sge, 0, grh, sizeof(grh));
+                const uint64_t key = uint64_t{in.len} << 32 | uint64_t{in.sport} << 16 | uint64_t{in.tos} << 8 | in.ttl;
+                if (key != cache.grh_key || in.saddr_be != cache.grh_saddr) {
+                    wire::build_ipv4_grh(ip, in.len, in.tos, in.ttl,
+                                         std::span<uint8_t, wire::kGrhLen>(cache.grh, wire::kGrhLen));
+                    cache.grh_key = key;
+                    cache.grh_saddr = in.saddr_be;
+                }
+                scatter(sge, w.num_sge, 0, cache.grh, sizeof(cache.grh));
             } else if (pib.has_grh) {
                 scatter(sge, w.num_sge, 0, data + pib.grh_offset, wire::kGrhLen);
             }
@@ -175,8 +195,8 @@ void deliver(Device* d, Transport* tp, const shm::Incoming& in, BatchCache& cach
         --qp->rq_count;
     }
     if (!prot_err) {
-        ctr.add(Counter::rx_packets);
-        ctr.add(Counter::rx_bytes, in.len);
+        ++cache.rx_packets;
+        cache.rx_bytes += in.len;
     }
     cq_push(qp->rcq, &e, 1);
     if (prot_err)
@@ -199,6 +219,14 @@ void ingest(Device* d, Transport* tp, shm::Incoming& in, BatchCache& cache) {
     if (!tp->faults) {
         deliver(d, tp, in, cache);
         return;
+    }
+    // Faults act on the datagram as the wire carries it (a corrupted bit must fail the ICRC
+    // check): a shared-memory record gets the ICRC its sender skipped.
+    if (in.no_icrc && in.len >= wire::kIcrcLen) {
+        const std::span<const uint8_t> body(in.data, in.len - wire::kIcrcLen);
+        const uint32_t icrc = is_ib(d) ? wire::icrc_ib(body) : wire::icrc_roce_v4(pseudo_of(d, tp, in), body);
+        wire::detail::store_le32(in.data + body.size(), icrc);
+        in.no_icrc = false;
     }
     IngestCtx x{d, tp, &cache};
     tp->faults->on_datagram(in, deliver_cb, &x);
@@ -223,7 +251,7 @@ unsigned read_socket(Device* d, Transport* tp, BatchCache& cache) {
         const mmsghdr& mm = tp->rx_msgs[i];
         RxMeta m = read_cmsgs(mm.msg_hdr);
         shm::Incoming in{tp->rx_bufs.data() + size_t(i) * kRxBufLen, mm.msg_len, tp->rx_from[i].sin_addr.s_addr,
-                         ntohs(tp->rx_from[i].sin_port), m.tos, m.ttl, (mm.msg_hdr.msg_flags & MSG_TRUNC) != 0};
+                         ntohs(tp->rx_from[i].sin_port), m.tos, m.ttl, (mm.msg_hdr.msg_flags & MSG_TRUNC) != 0, false};
         ingest(d, tp, in, cache);
     }
     return static_cast<unsigned>(n);
@@ -252,6 +280,10 @@ bool drain(Device* d) noexcept {
     if (tp->faults && tp->faults->holding()) {
         IngestCtx x{d, tp, &cache};
         got += tp->faults->release_due(shm::now_ns(), deliver_cb, &x);
+    }
+    if (cache.rx_packets) {
+        d->ctr.add(Counter::rx_packets, cache.rx_packets);
+        d->ctr.add(Counter::rx_bytes, cache.rx_bytes);
     }
     tp->drain_lock.unlock();
     return got > 0;

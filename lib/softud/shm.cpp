@@ -327,7 +327,7 @@ uint64_t Link::publish(const mmsghdr* msgs, size_t n, uint32_t saddr_be, uint16_
         r->sport = sport;
         r->tos = tos;
         r->ttl = ttl;
-        r->flags = 0;
+        r->flags = kRecNoIcrc;  // the trailer's ICRC bytes are zeros, not a CRC
         uint8_t* p = reinterpret_cast<uint8_t*>(r + 1);
         for (size_t k = 0; k < h.msg_iovlen; ++k) {
             std::memcpy(p, h.msg_iov[k].iov_base, h.msg_iov[k].iov_len);

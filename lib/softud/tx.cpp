@@ -140,20 +140,10 @@ extern "C" int softud_post_send(ibv_qp* ibqp, ibv_send_wr* wr, ibv_send_wr** bad
         for (int i = 0; i < wr->num_sge; ++i)
             if (wr->sg_list[i].length)
                 iov[k++] = {reinterpret_cast<void*>(wr->sg_list[i].addr), wr->sg_list[i].length};
-        std::span<const iovec> segs(iov, k);
-        size_t tlen;
-        if (ib) {
-            tlen = wire::finish_ib_trailer(segs, std::span<uint8_t>(trl, kTrlStride));
-        } else {
-            wire::Ipv4Pseudo ip;
-            ip.saddr_be = d->cfg.addr_be;
-            ip.daddr_be = ah->dst.sin_addr.s_addr;
-            ip.sport = tp ? tp->port : wire::kRoceV2UdpPort;
-            ip.dport = ntohs(ah->dst.sin_port);
-            ip.ip_id = 0;
-            ip.df = true;
-            tlen = wire::finish_roce_v4_trailer(ip, segs, std::span<uint8_t>(trl, kTrlStride));
-        }
+        // Pad (zeros) and room for the ICRC; the ICRC itself is computed only for datagrams that
+        // go through the socket (below): a shared-memory record crosses no wire.
+        std::memset(trl, 0, kTrlStride);
+        const size_t tlen = wire::trailer_len(len);
         iov[k++] = {trl, tlen};
         msghdr& h = qp->tx_msgs[nmsg].msg_hdr;
         h = {};
@@ -192,6 +182,26 @@ extern "C" int softud_post_send(ibv_qp* ibqp, ibv_send_wr* wr, ibv_send_wr** bad
             i = j;
         }
         nmsg = out;
+    }
+    // The socket path: every datagram gets its ICRC (the pseudo header's addresses and ports are
+    // those of the socket and the destination).
+    for (size_t i = 0; tp && i < nmsg; ++i) {
+        const msghdr& h = qp->tx_msgs[i].msg_hdr;
+        const auto* dst = static_cast<const sockaddr_in*>(h.msg_name);
+        std::span<const iovec> segs(h.msg_iov, h.msg_iovlen - 1);  // headers + payload, no trailer
+        auto* trl = static_cast<uint8_t*>(h.msg_iov[h.msg_iovlen - 1].iov_base);
+        if (ib) {
+            wire::finish_ib_trailer(segs, std::span<uint8_t>(trl, kTrlStride));
+        } else {
+            wire::Ipv4Pseudo ip;
+            ip.saddr_be = d->cfg.addr_be;
+            ip.daddr_be = dst->sin_addr.s_addr;
+            ip.sport = tp->port;
+            ip.dport = ntohs(dst->sin_port);
+            ip.ip_id = 0;
+            ip.df = true;
+            wire::finish_roce_v4_trailer(ip, segs, std::span<uint8_t>(trl, kTrlStride));
+        }
     }
     // One system call for the whole list (UIO_MAXIOV messages per call at most).
     for (size_t off = 0; tp && off < nmsg;) {

@@ -73,17 +73,17 @@ ParseResult parse_roce_headers(std::span<const uint8_t> head, size_t datagram_le
 }
 
 ParseResult parse_roce_v4(std::span<const uint8_t> udp_payload, const Ipv4Pseudo& ip,
-                          Parsed& out) noexcept {
+                          Parsed& out, bool check_icrc) noexcept {
     const ParseResult r = parse_transport(udp_payload, udp_payload.size(), out);
     if (r != ParseResult::ok)
         return r;
-    if (icrc_roce_v4(ip, udp_payload.first(udp_payload.size() - kIcrcLen)) !=
+    if (check_icrc && icrc_roce_v4(ip, udp_payload.first(udp_payload.size() - kIcrcLen)) !=
         load_icrc(udp_payload))
         return ParseResult::bad_icrc;
     return ParseResult::ok;
 }
 
-ParseResult parse_ib(std::span<const uint8_t> udp_payload, ParsedIb& out) noexcept {
+ParseResult parse_ib(std::span<const uint8_t> udp_payload, ParsedIb& out, bool check_icrc) noexcept {
     const size_t len = udp_payload.size();
     if (len < kLrhLen)
         return ParseResult::truncated;
@@ -127,7 +127,7 @@ ParseResult parse_ib(std::span<const uint8_t> udp_payload, ParsedIb& out) noexce
     if (r != ParseResult::ok)
         return r;
     out.base.payload_offset += static_cast<uint32_t>(net);
-    if (icrc_ib(udp_payload.first(len - kIcrcLen)) != load_icrc(udp_payload))
+    if (check_icrc && icrc_ib(udp_payload.first(len - kIcrcLen)) != load_icrc(udp_payload))
         return ParseResult::bad_icrc;
     return ParseResult::ok;
 }

@@ -227,9 +227,10 @@ struct ParsedIb {
     IbGrh grh;              // if has_grh: decoded fields
 };
 
-// Full check of one RoCEv2 UD datagram (UDP payload as received) incl. ICRC against `ip`.
+// Full check of one RoCEv2 UD datagram (UDP payload as received) incl. ICRC against `ip`
+// (`check_icrc` false: everything but the ICRC, for datagrams that crossed no wire).
 ParseResult parse_roce_v4(std::span<const uint8_t> udp_payload, const Ipv4Pseudo& ip,
-                          Parsed& out) noexcept;
+                          Parsed& out, bool check_icrc = true) noexcept;
 
 // Header-only check for callers that receive scattered: `head` holds at least the first
 // kMaxRoceHeaderLen bytes (or the whole datagram if shorter), `datagram_len` is the UDP payload
@@ -237,8 +238,9 @@ ParseResult parse_roce_v4(std::span<const uint8_t> udp_payload, const Ipv4Pseudo
 ParseResult parse_roce_headers(std::span<const uint8_t> head, size_t datagram_len,
                                Parsed& out) noexcept;
 
-// Full check of one IB-mode datagram (UDP payload as received) incl. ICRC.
-ParseResult parse_ib(std::span<const uint8_t> udp_payload, ParsedIb& out) noexcept;
+// Full check of one IB-mode datagram (UDP payload as received) incl. ICRC (unless `check_icrc`
+// is false).
+ParseResult parse_ib(std::span<const uint8_t> udp_payload, ParsedIb& out, bool check_icrc = true) noexcept;
 
 // The ICRC stored in the last 4 bytes of `datagram` (precondition: size >= 4).
 uint32_t load_icrc(std::span<const uint8_t> datagram) noexcept;
