@@ -22,12 +22,12 @@
 // the queue owns that is not already posted or delivered. After each input: every mbuf is back
 // in the pool, exactly once.
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
-#include <unordered_set>
 #include <vector>
 
 #include <rte_common.h>
@@ -48,10 +48,46 @@ constexpr unsigned kMaxHeld = 384;  /* the "application" frees what it holds bey
 constexpr uint16_t kPort = 7;
 constexpr uint32_t kLkey = 0x77;
 
+/* The pool's mbufs lie at a fixed stride from the first (checked once, at start): a mbuf's
+ * index is arithmetic, and an address that is not one of the pool's mbufs is a violation. */
+uintptr_t g_first;
+uintptr_t g_stride;
+
+unsigned mbuf_index(const rte_mbuf *m)
+{
+	const uintptr_t a = reinterpret_cast<uintptr_t>(m);
+	require(a >= g_first && (a - g_first) % g_stride == 0);
+	const uintptr_t i = (a - g_first) / g_stride;
+	require(i < kPoolSize);
+	return static_cast<unsigned>(i);
+}
+
+/* A set of the pool's mbufs: one flag per mbuf, no allocation per insert (a node-based set
+ * made the harness, not the code under test, most of each execution's time). */
+class MbufSet {
+public:
+	bool insert(const rte_mbuf *m) { return flip(m, true); }
+	void erase(const rte_mbuf *m) { require(flip(m, false)); }
+	bool contains(const rte_mbuf *m) const { return in_[mbuf_index(m)]; }
+	void clear() { in_.fill(false); }
+
+private:
+	bool flip(const rte_mbuf *m, bool to)
+	{
+		bool &f = in_[mbuf_index(m)];
+		if (f == to)
+			return false;
+		f = to;
+		return true;
+	}
+	std::array<bool, kPoolSize> in_{};
+};
+
 struct Posted {
 	uint64_t wr_id;
 	uint64_t addr;
 	uint32_t len;
+	const rte_mbuf *m; /* the buffer's mbuf */
 };
 
 struct Expect {
@@ -69,9 +105,9 @@ struct VerbsModel {
 	std::deque<Posted> rq;
 	std::deque<ibv_wc> cqes;
 	std::deque<Expect> expect; /* one per entry of cqes */
-	std::unordered_set<uint64_t> posted_addrs;
+	MbufSet posted; /* mbufs whose buffer is posted */
 	RxQueue *q = nullptr;
-	const std::unordered_set<const rte_mbuf *> *app = nullptr; /* mbufs the app holds */
+	const MbufSet *app = nullptr; /* mbufs the app holds */
 	bool fail_poll = false;
 	bool fail_post = false;
 	int polled = 0;      /* completions handed out by the last poll */
@@ -110,9 +146,9 @@ struct VerbsModel {
 			require(s.addr == reinterpret_cast<uintptr_t>(m->buf_addr) + RTE_PKTMBUF_HEADROOM - kGrhLen);
 			require(s.length == d.q->sge_len);
 			require(s.lkey == kLkey);
-			require(d.app->count(m) == 0);                  /* not the application's */
-			require(d.posted_addrs.insert(s.addr).second);  /* not posted twice */
-			d.rq.push_back({wr->wr_id, s.addr, s.length});
+			require(!d.app->contains(m)); /* not the application's */
+			require(d.posted.insert(m));  /* not posted twice */
+			d.rq.push_back({wr->wr_id, s.addr, s.length, m});
 		}
 		return 0;
 	}
@@ -140,7 +176,7 @@ struct VerbsModel {
 			return;
 		const Posted p = rq.front();
 		rq.pop_front();
-		posted_addrs.erase(p.addr);
+		posted.erase(p.m);
 		uint32_t byte_len;
 		if (st == IBV_WC_SUCCESS) {
 			byte_len = len_bits % (p.len + 1); /* never more than the buffer */
@@ -197,7 +233,7 @@ ibv_wc_status pick_status(uint8_t b)
 }
 
 void burst(VerbsModel &d, RxQueue &q, RxBurstFn rx, uint16_t n, std::vector<rte_mbuf *> &held,
-	   std::unordered_set<const rte_mbuf *> &app)
+	   MbufSet &app)
 {
 	const RxCounters before = q.c;
 	const unsigned avail = rte_mempool_avail_count(g_pool);
@@ -254,7 +290,7 @@ void burst(VerbsModel &d, RxQueue &q, RxBurstFn rx, uint16_t n, std::vector<rte_
 		uint64_t seq;
 		std::memcpy(&seq, rte_pktmbuf_mtod(m, const uint8_t *), sizeof(seq));
 		require(seq == e.seq);
-		require(app.insert(m).second); /* never delivered twice */
+		require(app.insert(m)); /* never delivered twice */
 		held.push_back(m);
 		bytes += len;
 	}
@@ -266,7 +302,7 @@ void burst(VerbsModel &d, RxQueue &q, RxBurstFn rx, uint16_t n, std::vector<rte_
 	require(out + errors + runts == static_cast<uint64_t>(k));
 }
 
-void release(std::vector<rte_mbuf *> &held, std::unordered_set<const rte_mbuf *> &app)
+void release(std::vector<rte_mbuf *> &held, MbufSet &app)
 {
 	for (rte_mbuf *m : held)
 		app.erase(m);
@@ -284,6 +320,18 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***)
 	require(rte_eal_init(RTE_DIM(argv), const_cast<char **>(argv)) >= 0);
 	g_pool = rte_pktmbuf_pool_create("fuzzrx", kPoolSize, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	require(g_pool != nullptr);
+	std::vector<uintptr_t> objs;
+	rte_mempool_obj_iter(
+		g_pool, [](rte_mempool *, void *v, void *obj, unsigned) {
+			static_cast<std::vector<uintptr_t> *>(v)->push_back(reinterpret_cast<uintptr_t>(obj));
+		},
+		&objs);
+	std::sort(objs.begin(), objs.end());
+	require(objs.size() == kPoolSize);
+	g_first = objs[0];
+	g_stride = objs[1] - objs[0];
+	for (unsigned i = 0; i < kPoolSize; i++)
+		require(objs[i] == g_first + i * g_stride);
 	g_reg = new MrRegistry;
 	g_reg->init(MrOps{nullptr, reg_all, dereg_none});
 	return 0;
@@ -297,7 +345,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const bool per_mbuf_lkey = head & 0x80;
 	VerbsModel d;
 	std::vector<rte_mbuf *> held, grabbed;
-	std::unordered_set<const rte_mbuf *> app;
+	MbufSet app;
 	/* The sizes rx_queue_setup uses: GRH + the pool's data room. */
 	RxQueue *q = rxq_alloc(nb, RTE_MBUF_DEFAULT_DATAROOM + kGrhLen, SOCKET_ID_ANY);
 	require(q != nullptr);
@@ -362,7 +410,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d.fail_poll = d.fail_post = false;
 	/* Stop: the QP is reset (the device forgets its WRs), the queue takes its buffers back. */
 	d.rq.clear();
-	d.posted_addrs.clear();
+	d.posted.clear();
 	rxq_drain(*q);
 	require(d.cqes.empty());
 	rte_free(q);
