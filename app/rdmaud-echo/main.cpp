@@ -132,7 +132,7 @@ int run(int argc, char **argv)
 	if (client && lcores.size() > 1) {
 		for (size_t i = 0; i < lcores.size(); i++) {
 			char name[RTE_RING_NAMESIZE];
-			std::snprintf(name, sizeof(name), "echo_fwd_%zu", i);
+			std::snprintf(name, sizeof(name), "echo_fwd_%u", static_cast<unsigned>(i)); /* i < RTE_MAX_LCORE */
 			rte_ring *r = rte_ring_create(name, 2 * kMaxWindow, port.socket, RING_F_SC_DEQ);
 			if (r == nullptr) {
 				std::fprintf(stderr, "rdmaud-echo: cannot create ring %s: %s\n", name, rte_strerror(rte_errno));
