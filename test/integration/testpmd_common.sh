@@ -52,16 +52,18 @@ tp_cleanup() {
 trap tp_cleanup EXIT
 
 # tp_netns: run every following tp_start inside a fresh network namespace.
+# Named by PID and a random number: a namespace an earlier killed run left behind on the
+# same machine (with a PID since reused) must not make this run skip.
 tp_netns() {
-    TP_NETNS="rdmaudt$$"
-    ip netns add "$TP_NETNS" || skip "cannot create a network namespace"
+    TP_NETNS="rdmaudt$$-$RANDOM"
+    ip netns add "$TP_NETNS" || skip "cannot create a network namespace $TP_NETNS"
     ip -n "$TP_NETNS" link set lo up
 }
 
 # tp_hosts ADDR_A ADDR_B: two namespaces ("hosts") joined by a veth pair, with
 # ADDR_A/24 and ADDR_B/24; instances A and B then start in one each.
 tp_hosts() {
-    local a=rdmaudA$$ b=rdmaudB$$
+    local a=rdmaudA$$-$RANDOM b=rdmaudB$$-$RANDOM
     ip netns add "$a" && ip netns add "$b" || skip "cannot create network namespaces"
     TP_HOSTS=("$a" "$b")
     ip link add "rdv$$a" netns "$a" type veth peer name "rdv$$b" netns "$b" || fail "veth pair"
