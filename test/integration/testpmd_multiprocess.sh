@@ -22,11 +22,15 @@ tp_netns
 PD_PID=""
 trap '[ -n "$PD_PID" ] && kill -KILL "$PD_PID" 2>/dev/null; tp_cleanup' EXIT
 
-# B on hugepages (file-backed: secondaries map them); A without.
+# B on hugepages (file-backed: secondaries map them); A without. A secondary must map B's memory
+# at B's addresses, and with ASLR its own libraries may already sit where B's default placement
+# put it: B's memory goes at 32 TiB, far above the libraries and above ASan's shadow memory (whose
+# top is at 16 TiB) in a sanitizer build.
+B_BASE=0x200000000000
 tp_start A softud0=127.0.0.2 -l 0,1 --main-lcore 0 --no-huge -m 512 \
     --vdev="net_rdmaud0,dev=softud0,mac=$TP_MAC_A,peers=$TP_MAC_B@127.0.0.3/0x11" \
     -- -i --total-num-mbufs=8192 --rxd=512 --txd=512 --eth-peer=0,$TP_MAC_B --forward-mode=rxonly
-tp_start B softud1=127.0.0.3 -l 0,1 --main-lcore 1 -m 256 \
+tp_start B softud1=127.0.0.3 -l 0,1 --main-lcore 1 -m 256 --base-virtaddr=$B_BASE \
     --vdev="net_rdmaud0,dev=softud1,mac=$TP_MAC_B,peers=$TP_MAC_A@127.0.0.2/0x11" \
     -- -i --total-num-mbufs=8192 --rxd=512 --txd=512 --forward-mode=rxonly
 
@@ -35,10 +39,12 @@ same_ops=()
 for lib in $(ldd "$(command -v dpdk-testpmd)" | grep -oE '/[^ ]*librte_mempool_[^ ]*'); do
     same_ops+=(-d "$lib")
 done
+# In a sanitizer build the tools get ASan's runtime (they load the instrumented PMD) and the
+# secondary-process leak suppressions (config/sanitizers/lsan-secondary.supp).
 secondary() { # TOOL ARGS...: a secondary process of B, bounded (dpdk-proc-info sets its own cores)
     local tool=$1
     shift
-    ip netns exec "$TP_NETNS" timeout -k 5 30 stdbuf -oL "$tool" "${same_ops[@]}" -d "$RDMAUD_PMD" --no-pci \
+    ip netns exec "$TP_NETNS" timeout -k 5 30 $SAN_ENV ${RDMAUD_SANITIZE_PRELOAD:+LSAN_OPTIONS=suppressions=$RDMAUD_TOP/config/sanitizers/lsan-secondary.supp:print_suppressions=0} stdbuf -oL "$tool" "${same_ops[@]}" -d "$RDMAUD_PMD" --no-pci \
         --file-prefix="${TEST_PREFIX}B" --log-level=pmd.net.rdmaud:info "$@"
 }
 

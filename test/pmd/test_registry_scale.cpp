@@ -45,6 +45,8 @@ constexpr uint32_t kFrameLen = 64;
  * so even one table per pass stays far below one per peer. */
 constexpr unsigned kMaxTableBuilds = kPeers / 10;
 constexpr auto kResolveDeadline = std::chrono::seconds(30);
+/* No table build for this long: the resolver's pass (1 ms tick) that published the last peers is over. */
+constexpr auto kSettle = std::chrono::milliseconds(200);
 /* The first half of the peers is published with a short TTL and removed in step 3:
  * a peer whose record is gone leaves once it has not been seen valid for its TTL
  * (it may be re-publishing), i.e. within TTL + the revalidation period (1 s). */
@@ -206,6 +208,15 @@ int main()
 		    " table builds\n", xstat(port, "registry_peers"), kPeers, ms_since(t0), rounds, kPeers,
 		    xstat(port, "registry_table_builds"));
 	check_eq("registry_peers", xstat(port, "registry_peers"), kPeers);
+	/* registry_peers counts what the resolver holds; the table with them is published at the end
+	 * of its pass. Wait (bounded) for that table: its address handles are all there and no build
+	 * for kSettle (a slow machine or a sanitizer build ends a pass well after the last record). */
+	for (const Clock::time_point ts = Clock::now(); Clock::now() - ts < kResolveDeadline;) {
+		const uint64_t b = xstat(port, "registry_table_builds");
+		std::this_thread::sleep_for(kSettle);
+		if (xstat(port, "registry_address_handles") == kPeers && xstat(port, "registry_table_builds") == b)
+			break;
+	}
 	send_round(port, mp, 1); /* a burst after the last build: the queue passes a quiescent point */
 	std::this_thread::sleep_for(std::chrono::milliseconds(20));
 	check_eq("registry_address_handles: one per peer address", xstat(port, "registry_address_handles"), kPeers);

@@ -164,7 +164,7 @@ int xstats_reset(rte_eth_dev *dev)
 
 /* With a registry: its resolver's counters follow, then these gauges. */
 static constexpr const char *kRegistryGauges[] = {
-	"registry_peers",           /* resolved peers in the table now */
+	"registry_peers",           /* resolved peers held (a pass ends by publishing them in a table) */
 	"registry_table_builds",    /* peer tables published (one per resolver pass that changed peers) */
 	"registry_address_handles", /* address handles held (one per peer address, shared by tables) */
 };
