@@ -15,12 +15,15 @@
 # Usage: scripts/bench.sh [--quick] [--only "softud testpmd pmd echo registry"] [--out DIR]
 #            [--no-report]
 #   --quick  shorter runs (a smoke run of the whole suite: minutes, numbers rougher)
+#   --out    the results directory (default build/bench-DATE); an earlier run's directory is
+#            added to: a part re-run (--only) replaces its logs and the report lists every run
 # Bounded: every step has its own time limit; the whole default run takes about 25 minutes on
 # the 2-CPU machine. Root is needed (network namespaces, hugepages).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export RDMAUD_BUILD=${RDMAUD_BUILD:-$top/build}
-only="softud testpmd pmd echo registry"
+all="softud testpmd pmd echo registry"
+only=$all
 quick=0
 report=1
 out=""
@@ -63,8 +66,8 @@ fi
     echo "os=$(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
     echo "dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo '?')"
     echo "load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "command=scripts/bench.sh$([ "$quick" = 1 ] && echo ' --quick')"
-} >"$out/machine.txt"
+    echo "command=scripts/bench.sh$([ "$quick" = 1 ] && echo ' --quick')$([ "$only" = "$all" ] || echo " --only \"$only\"")"
+} >>"$out/machine.txt"   # appended: parts of one report may come from runs into the same --out
 
 step() { # NAME SECONDS COMMAND...: run bounded, log to $out/NAME.log
     local name=$1 secs=$2

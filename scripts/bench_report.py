@@ -41,6 +41,16 @@ def med(xs):
 
 
 machine = dict(line.split("=", 1) for line in (read("machine.txt") or "").splitlines() if "=" in line)
+# One block per bench.sh invocation into this directory (each starts with date=).
+runs = []
+for line in (read("machine.txt") or "").splitlines():
+    if "=" not in line:
+        continue
+    k, v = line.split("=", 1)
+    if k == "date":
+        runs.append({})
+    if runs:
+        runs[-1][k] = v
 steps = {}
 for line in (read("steps.txt") or "").splitlines():
     m = re.match(r"(\S+) rc=(\d+) seconds=(\d+)", line)
@@ -162,9 +172,10 @@ w("the machine is shared and absolute numbers move from run to run. What bounds 
 w("history of the work are in `doc/perf-softud.md`, `doc/perf-pmd.md`, `doc/perf-registry.md` and")
 w("`doc/perf-echo.md`.")
 w("")
-w(f"- run: {machine.get('date', '?')}, commit {machine.get('commit', '?')}, command `{machine.get('command', 'scripts/bench.sh')}`")
+for r in runs or [machine]:
+    w(f"- run: {r.get('date', '?')}, commit {r.get('commit', '?')}, command `{r.get('command', 'scripts/bench.sh')}`, "
+      f"load average at start / end {r.get('load_start', '?')} / {r.get('load_end', '?')}")
 w(f"- machine: {machine.get('cpu', '?')}, {machine.get('cpus', '?')} CPUs, {machine.get('mem', '?')}; {machine.get('os', '?')}; DPDK {machine.get('dpdk', '?')}")
-w(f"- load average at start / end: {machine.get('load_start', '?')} / {machine.get('load_end', '?')}")
 w("- steps (seconds, exit status): " + ", ".join(f"{k} {v[1]} s{'' if v[0] == 0 else f' (rc {v[0]})'}" for k, v in steps.items()))
 w("")
 w("## Targets")
