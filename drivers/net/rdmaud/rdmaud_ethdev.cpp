@@ -535,6 +535,8 @@ int probe(rte_vdev_device *vdev)
 	dev->rx_pkt_burst = rte_eth_pkt_burst_dummy;
 	dev->tx_pkt_burst = rte_eth_pkt_burst_dummy;
 	dev->tx_descriptor_status = tx_descriptor_status;
+	dev->rx_queue_count = rx_queue_count;
+	dev->rx_descriptor_status = rx_descriptor_status;
 	rte_eth_dev_probing_finish(dev);
 	telemetry_attach(dev->data->port_id, port);
 
