@@ -261,7 +261,7 @@ TEST_F(Shm, SleepWakeCyclesNeverMissAWakeup) {
     EXPECT_EQ(missed, 0u);
     EXPECT_TRUE(finished()) << "not done within 20 s";
     EXPECT_GE(received.load(), kCycles);
-    EXPECT_GT(sleeps, kCycles / 2) << "the receiver hardly slept: the cycle was not exercised";
+    EXPECT_GT(sleeps, kCycles / 4) << "the receiver hardly slept: the cycle was not exercised";
 }
 
 // A sender backs its whole lane when it claims it: sending the next ~80 pages of records takes
