@@ -320,9 +320,10 @@ int ibv_get_cq_event(ibv_comp_channel* channel, ibv_cq** cq, void** cq_context) 
             *cq_context = got->cq.cq_context;
             return 0;
         }
-        if (drain(d))
+        const bool block = !nonblocking(channel->fd);
+        if (drain(d, block))
             continue;  // datagrams were processed: maybe an event now
-        if (nonblocking(channel->fd)) {
+        if (!block) {
             errno = EAGAIN;
             return -1;
         }

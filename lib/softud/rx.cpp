@@ -259,14 +259,14 @@ unsigned read_socket(Device* d, Transport* tp, BatchCache& cache) {
 
 }  // namespace
 
-bool drain(Device* d) noexcept {
+bool drain(Device* d, bool empty_bell) noexcept {
     Transport* tp = d->tp_fast.load(std::memory_order_acquire);
     if (!tp || !tp->drain_lock.try_lock())
         return false;
     BatchCache cache;
     unsigned got = 0;
     if (tp->mb) {
-        tp->mb->clear_bell();
+        tp->mb->clear_bell(empty_bell);
         uint64_t overflow = 0;
         got = tp->mb->poll(kRxBatch, overflow, [&](shm::Incoming& in) { ingest(d, tp, in, cache); });
         if (overflow)

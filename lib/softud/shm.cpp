@@ -151,34 +151,51 @@ bool Mailbox::pending() const noexcept {
     return false;
 }
 
-void Mailbox::bell_self() noexcept {
+// The bell protocol. bell_rung is claimed (0 -> 1) by whoever rings, before the byte is written;
+// the receiver empties the FIFO first and resets bell_rung after. So bell_rung is never left set
+// over an empty FIFO with no byte on its way (that state silenced every later sender: the missed
+// wakeup), and every byte the receiver consumed belongs to a ringer whose records were published
+// before it claimed, which the receiver's look at the rings after the reset sees. The one odd
+// state left is a byte over a reset bell_rung (its ringer claimed before the reset and wrote after
+// the read): a spurious wakeup at worst; the next ringer claims again and writes another byte.
+bool ring_bell(MailboxHeader* hdr, int fd) noexcept {
+    if (hdr->bell_rung.exchange(1, std::memory_order_seq_cst) != 0)
+        return false;  // rung already: its byte is in the FIFO or on its way
     char b = 1;
-    ssize_t n = ::write(bell_fd_, &b, 1);
+    ssize_t n = ::write(fd, &b, 1);
     (void)n;
-    hdr_->bell_rung.store(1, std::memory_order_release);
+    return true;
+}
+
+void Mailbox::bell_self() noexcept { ring_bell(hdr_, bell_fd_); }
+
+void Mailbox::empty_bell() noexcept {
+    char buf[256];
+    while (::read(bell_fd_, buf, sizeof(buf)) > 0) {
+    }
+    hdr_->bell_rung.store(0, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
 void Mailbox::arm() noexcept {
     hdr_->bell_wanted.store(1, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Start from a silent bell: a byte left in the FIFO (its edge already taken by an earlier
+    // wakeup) would keep an edge-triggered sleeper from seeing the next one. Then, as after
+    // every reset, ring for records already waiting.
+    empty_bell();
     // Pairs with the sender's fence between publishing its tail and reading bell_wanted: either
     // it sees our request, or we see its data here.
-    if (pending() && !hdr_->bell_rung.load(std::memory_order_relaxed))
+    if (pending())
         bell_self();
 }
 
 void Mailbox::disarm() noexcept { hdr_->bell_wanted.store(0, std::memory_order_release); }
 
-bool Mailbox::clear_bell() noexcept {
-    if (!hdr_->bell_rung.load(std::memory_order_relaxed))
+bool Mailbox::clear_bell(bool always) noexcept {
+    if (!always && !hdr_->bell_rung.load(std::memory_order_relaxed))
         return false;
-    // Reset first, then empty the FIFO: a sender that saw the old value had published before
-    // (and the drain that follows sees its records); one that sees 0 writes a byte again.
-    hdr_->bell_rung.exchange(0, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    char buf[256];
-    while (::read(bell_fd_, buf, sizeof(buf)) > 0) {
-    }
+    // The FIFO first, then the reset (see ring_bell); the caller reads the rings after.
+    empty_bell();
     return true;
 }
 
@@ -340,14 +357,11 @@ uint64_t Link::publish(const mmsghdr* msgs, size_t n, uint32_t saddr_be, uint16_
         lane_->overflow.fetch_add(dropped, std::memory_order_release);
     // Pairs with Mailbox::arm(): tail published, then look whether the receiver sleeps.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    // The byte goes in before bell_rung is set, so a receiver that sees bell_rung finds it.
+    // bell_rung is claimed before the byte goes in (ring_bell); the plain load first keeps the
+    // common case (rung already) free of a locked instruction.
     if (hdr_->bell_wanted.load(std::memory_order_relaxed) &&
-        !hdr_->bell_rung.load(std::memory_order_relaxed) && bell_fd_ >= 0) {
-        char b = 1;
-        ssize_t w = ::write(bell_fd_, &b, 1);
-        (void)w;
-        hdr_->bell_rung.store(1, std::memory_order_release);
-    }
+        !hdr_->bell_rung.load(std::memory_order_relaxed) && bell_fd_ >= 0)
+        ring_bell(hdr_, bell_fd_);
     return bytes;
 }
 

@@ -95,6 +95,10 @@ inline constexpr size_t kHeaderBytes = 4096;
 static_assert(sizeof(MailboxHeader) <= kHeaderBytes, "header fits its page");
 inline constexpr size_t kMailboxBytes = kHeaderBytes + size_t{kLanes} * kLaneBytes;
 
+// Rings the bell of a mailbox unless it is rung already: claims bell_rung, then writes the byte
+// to the FIFO fd. True if this call wrote it.
+bool ring_bell(MailboxHeader* hdr, int fd) noexcept;
+
 // Identity of this process's network namespace (inode of /proc/self/ns/net); 0 if unknown.
 uint64_t netns_id() noexcept;
 // "/softud-<netns>-<a.b.c.d>-<port>" (shm_open name); the bell FIFO is /dev/shm/<name>.bell.
@@ -129,14 +133,16 @@ public:
     // after publishing while it is wanted. Arming rings it at once if records already wait.
     void arm() noexcept;
     void disarm() noexcept;
-    // Reads the bell FIFO empty if a sender rang it. True if it had been rung.
-    bool clear_bell() noexcept;
+    // Reads the bell FIFO empty if a sender rang it (always: whatever it holds, before a
+    // blocking wait), then resets bell_rung; the caller looks at the rings after. True if it read.
+    bool clear_bell(bool always = false) noexcept;
     bool pending() const noexcept;
     // Process exit without ibv_close_device: mark closed and remove the names (keeps the mapping).
     void withdraw() noexcept;
 
 private:
     void bell_self() noexcept;
+    void empty_bell() noexcept;
     MailboxHeader* hdr_ = nullptr;
     uint8_t* rings_ = nullptr;
     int bell_fd_ = -1;

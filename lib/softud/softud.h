@@ -229,7 +229,9 @@ inline Qp* from_ibv(ibv_qp* q) { return reinterpret_cast<Qp*>(q); }
 int transport_acquire(Device* d) noexcept;         // binds the socket if needed; 0 or -errno
 void transport_release_locked(Device* d) noexcept;  // d->lock held; last context gone
 // rx.cpp: drain up to one batch of datagrams into posted receives. False if another thread is.
-bool drain(Device* d) noexcept;
+// empty_bell: read the shared-memory bell FIFO empty even if no sender claims to have rung it
+// (before a blocking wait on a channel fd, which a leftover byte would keep readable).
+bool drain(Device* d, bool empty_bell = false) noexcept;
 // cq.cpp: push completions (takes cq->lock); raises CQ_ERR on overrun; fires armed events.
 void cq_push(Cq* cq, const Cqe* cqes, size_t n) noexcept;
 // cq.cpp: a CQ with a channel became armed (+1) or fired/went away (-1): keeps the mailbox's

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // libFuzzer target: net_rdmaud's receive completion handling. The real rx queue code
-// (rxq_alloc / rxq_fill / rx_burst / rxq_drain) runs against a verbs device model whose
-// receive completions the fuzzer chooses, with real mbufs in a --no-huge EAL.
+// (rxq_alloc / rxq_fill / rx_burst / rx_queue_count / rx_descriptor_status / rxq_drain) runs
+// against a verbs device model whose receive completions the fuzzer chooses, with real mbufs in
+// a --no-huge EAL.
 //
 // The model keeps the verbs contract of a UD receive queue: completions come in posting order
 // (wr_id is the oldest posted WR's), a successful one never reports more bytes than its buffer
@@ -16,13 +17,22 @@
 //   3    the application takes mbufs out of the pool (exhaustion): count byte
 //   4    the application frees every mbuf it holds
 //   5    the next ibv_poll_cq / ibv_post_recv fails: flag byte
+//   6    rx_queue_count, then rx_descriptor_status at the edges and at one more offset: byte
 // Checked after every burst: each delivered mbuf is the buffer the device wrote, with the
 // reported length, clean metadata and the payload the device wrote; completions consumed =
 // delivered + nombuf + wc_errors + runts (no frame unaccounted); every WR posted names a buffer
 // the queue owns that is not already posted or delivered. After each input: every mbuf is back
 // in the pool, exactly once.
+// rx_queue_count moves the CQ's completions into the queue's stash: it must return exactly the
+// completions received and not delivered (stashed + in the CQ, every one polled); the next bursts
+// take the stash first, no poll of the CQ while it holds any, so the per-burst checks above
+// (each frame's buffer, length and sequence number, in order) cover frames stashed by counts
+// interleaved with bursts: none lost, duplicated or reordered. Descriptor status: DONE below the
+// count, AVAIL up to the slots a refused repost left unposted, UNAVAIL for those, -EINVAL past the
+// ring.
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +42,7 @@
 
 #include <rte_common.h>
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
@@ -111,6 +122,8 @@ struct VerbsModel {
 	bool fail_poll = false;
 	bool fail_post = false;
 	int polled = 0;      /* completions handed out by the last poll */
+	unsigned polls = 0;  /* poll_cq calls */
+	uint32_t stashed = 0; /* completions polled by rx_queue_count and not yet taken by a burst */
 	unsigned posts = 0;  /* post_recv calls */
 	uint32_t lost = 0;   /* WRs a failed post_recv did not take */
 	uint64_t seq = 0;
@@ -155,6 +168,7 @@ struct VerbsModel {
 	static int poll_cq(ibv_cq *cq, int n, ibv_wc *wc)
 	{
 		VerbsModel &d = of(cq->context);
+		d.polls++;
 		if (d.fail_poll) {
 			d.fail_poll = false;
 			d.polled = -1;
@@ -241,17 +255,28 @@ void burst(VerbsModel &d, RxQueue &q, RxBurstFn rx, uint16_t n, std::vector<rte_
 	const unsigned posts_before = d.posts;
 	const bool poll_fails = d.fail_poll;
 	const uint32_t lost_before = d.lost;
+	const uint32_t stashed = d.stashed;
+	const unsigned polls_before = d.polls;
 	std::vector<rte_mbuf *> pkts(n); /* exactly n: a write past it is an ASan report */
 	d.polled = 0;
 	const uint16_t out = rx(&q, pkts.data(), n);
 	require(out <= n);
-	if (poll_fails) {
-		require(out == 0 && q.c.cq_errors == before.cq_errors + 1 && q.c.wc_errors == before.wc_errors &&
-			d.posts == posts_before);
-		return;
+	int k;
+	if (stashed != 0) {
+		/* The stash first, and only the stash: the CQ is not polled. */
+		require(d.polls == polls_before);
+		k = static_cast<int>(std::min<uint32_t>({n, kMaxRxBurst, stashed}));
+		d.stashed -= static_cast<uint32_t>(k);
+	} else {
+		if (poll_fails) {
+			require(out == 0 && q.c.cq_errors == before.cq_errors + 1 &&
+				q.c.wc_errors == before.wc_errors && d.posts == posts_before);
+			return;
+		}
+		k = d.polled;
+		require(k == static_cast<int>(std::min<size_t>({n, kMaxRxBurst, pending})));
 	}
-	const int k = d.polled;
-	require(k == static_cast<int>(std::min<size_t>({n, kMaxRxBurst, pending})));
+	require(q.stash_len == d.stashed);
 	if (k == 0) {
 		require(out == 0 && d.posts == posts_before);
 		return;
@@ -300,6 +325,55 @@ void burst(VerbsModel &d, RxQueue &q, RxBurstFn rx, uint16_t n, std::vector<rte_
 	require(q.c.nombuf == before.nombuf);
 	/* Every consumed completion is accounted for, by exactly one counter. */
 	require(out + errors + runts == static_cast<uint64_t>(k));
+}
+
+/* rx_queue_count, then the descriptor status at the boundaries it and the lost slots give
+ * and at offset `probe`. */
+void count(VerbsModel &d, RxQueue &q, uint16_t probe)
+{
+	const RxCounters before = q.c;
+	const uint32_t stashed = d.stashed;
+	const size_t pending = d.cqes.size();
+	const bool poll_fails = d.fail_poll;
+	const unsigned polls_before = d.polls;
+	const unsigned posts_before = d.posts;
+	uint32_t c = rx_queue_count(&q);
+	require(d.posts == posts_before); /* nothing reposted, nothing delivered */
+	require(q.c.packets == before.packets && q.c.wc_errors == before.wc_errors &&
+		q.c.runts == before.runts && q.c.nombuf == before.nombuf);
+	if (stashed == q.nb_desc) {
+		/* A full stash: nothing more can have completed; the CQ is not polled. */
+		require(d.polls == polls_before && pending == 0 && c == stashed);
+	} else if (poll_fails) {
+		require(c == stashed && q.c.cq_errors == before.cq_errors + 1 && d.cqes.size() == pending);
+		/* The next count polls again, and takes them all. */
+		c = rx_queue_count(&q);
+		require(c == stashed + pending && d.cqes.empty());
+	} else {
+		/* Every completion the CQ held, stashed after the older ones (same expect order). */
+		require(c == stashed + pending && d.cqes.empty() && q.c.cq_errors == before.cq_errors);
+	}
+	d.stashed = c;
+	require(q.stash_len == c);
+	require(q.unposted == d.lost);
+	const uint32_t nb = q.nb_desc;
+	const uint32_t avail_end = nb - d.lost;
+	const uint32_t offsets[] = {0, c - 1, c, avail_end - 1, avail_end, nb - 1, nb, probe};
+	for (const uint32_t o32 : offsets) {
+		if (o32 > UINT16_MAX)
+			continue; /* c - 1 with c = 0 */
+		const uint16_t o = static_cast<uint16_t>(o32);
+		const int st = rx_descriptor_status(&q, o);
+		if (o >= nb)
+			require(st == -EINVAL);
+		else if (o < c)
+			require(st == RTE_ETH_RX_DESC_DONE);
+		else if (o < avail_end)
+			require(st == RTE_ETH_RX_DESC_AVAIL);
+		else
+			require(st == RTE_ETH_RX_DESC_UNAVAIL);
+	}
+	require(q.stash_len == c && d.cqes.empty()); /* the status polled nothing more */
 }
 
 void release(std::vector<rte_mbuf *> &held, MbufSet &app)
@@ -366,7 +440,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const RxBurstFn rx = select_rx_burst(q->lkey != kNoLkey); /* as dev_start chooses */
 
 	for (unsigned ops = 0; !r.empty() && ops < 4096; ops++) {
-		switch (r.byte() % 6) {
+		switch (r.byte() % 7) {
 		case 0:
 		case 1: {
 			const ibv_wc_status st = pick_status(r.byte());
@@ -402,10 +476,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			d.fail_post = f & 2;
 			break;
 		}
+		case 6:
+			count(d, *q, r.byte());
+			break;
 		}
 		/* Every slot's buffer is posted or completed and waiting, except those whose
 		 * repost the device refused (the ring runs short until the queue restarts). */
-		require(d.rq.size() + d.cqes.size() + d.lost == nb);
+		require(d.rq.size() + d.cqes.size() + d.stashed + d.lost == nb);
 	}
 	d.fail_poll = d.fail_post = false;
 	/* Stop: the QP is reset (the device forgets its WRs), the queue takes its buffers back. */

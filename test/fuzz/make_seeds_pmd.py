@@ -40,6 +40,10 @@ def burst(n):
     return bytes([2, n])
 
 
+def count(probe):
+    return bytes([6, probe])
+
+
 RX = {
     # 64 slots; 20 frames, delivered in two bursts
     'basic': bytes([3]) + b''.join(complete(True, 40 + 60 + i) for i in range(20)) + burst(16) + burst(32),
@@ -57,6 +61,16 @@ RX = {
                           burst(255)) * 6,
     # the full frame size the slot holds (GRH + data room)
     'full_size': bytes([1]) + complete(True, 40 + 2048) + complete(True, 40 + 2049) + burst(2),
+    # rx_queue_count between bursts: completions stashed, more completed after the count, bursts
+    # smaller than the stash, counts again (descriptor status probed at offsets 3, 9, 200)
+    'count': bytes([1]) + b''.join(complete(True, 100 + i) for i in range(6)) + count(3) +
+             complete(False, 0) + complete(True, 30) + burst(4) + count(9) + complete(True, 140) +
+             burst(2) + count(200) + burst(64) + count(0),
+    # every slot of an 8-slot ring completed and counted (a full stash), the CQ failing once
+    # under a count, a refused repost (UNAVAIL slots), counts wrapping the stash
+    'count_full': bytes([0]) + b''.join(complete(True, 64 + 40) for _ in range(8)) + count(7) +
+                  burst(3) + bytes([5, 1]) + count(1) + complete(True, 90) + bytes([5, 2]) + burst(5) +
+                  count(7) + (b''.join(complete(True, 100) for _ in range(3)) + count(4) + burst(2)) * 5,
 }
 # The same inputs through the per-mbuf lkey burst (first byte's bit 7).
 RX.update({'lkey_' + k: bytes([v[0] | 0x80]) + v[1:] for k, v in list(RX.items())})

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 // Behaviours the same-host path must keep (they hold on the UDP path too; both suites run them):
 // several senders to one receiver keep per-sender order and lose nothing; the channel fd wakes
-// for an armed CQ even after datagrams for another, unarmed CQ consumed the first wakeup. And
+// for an armed CQ even after datagrams for another, unarmed CQ consumed the first wakeup, and an
+// armed CQ's channel wakes for every one of 2000 sleep/wake cycles (no missed wakeup). And
 // one of the shared-memory path alone: a sender's lane is backed when claimed (no page faults).
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 
 #include <atomic>
@@ -155,6 +157,111 @@ TEST_F(Shm, ChannelWakesForTheArmedCqAfterTrafficToAnUnarmedOne) {
     EXPECT_EQ(ibv_poll_cq(cq2, 1, &wc), 1);
     ibv_destroy_qp(qp2);
     ibv_destroy_cq(cq2);
+}
+
+// The sleep/wake cycle of an rx-interrupt application, 2000 times: the receiver polls its CQ
+// empty, arms it (ibv_req_notify_cq), polls once more and sleeps in an edge-triggered epoll set
+// holding the channel fd (as DPDK's EAL waits on rx interrupt vectors), then takes the event
+// and polls. The sender waits until everything it sent arrived, then after a random delay
+// (0-120 us: the datagrams land anywhere in the receiver's drain, arm and sleep) sends 1-4
+// datagrams with one ibv_post_send each (each publish may ring the bell). A sleep that outlasts
+// its timeout (2 s) with datagrams sent and not received is a missed wakeup: the test fails.
+TEST_F(Shm, SleepWakeCyclesNeverMissAWakeup) {
+    constexpr unsigned kCycles = 2000;
+    constexpr int kRecvs = 1024;
+    Side& a = side_[0];
+    Side& b = side_[1];
+    for (int i = 0; i < kRecvs; ++i)
+        ASSERT_EQ(post_recv(b, size_t(i) * 64, 64, uint64_t(i)), 0);
+    const int fl = fcntl(b.ch->fd, F_GETFL);
+    ASSERT_EQ(fcntl(b.ch->fd, F_SETFL, fl | O_NONBLOCK), 0);
+    const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+    ASSERT_GE(ep, 0);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLPRI | EPOLLET;
+    ev.data.fd = b.ch->fd;
+    ASSERT_EQ(::epoll_ctl(ep, EPOLL_CTL_ADD, b.ch->fd, &ev), 0);
+
+    std::atomic<unsigned> sent{0}, received{0};
+    std::atomic<bool> stop{false}, all_sent{false};
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    std::thread sender([&] {
+        uint32_t rnd = 12345;
+        for (unsigned cycle = 0; cycle < kCycles && !stop.load(); ++cycle) {
+            while (received.load() != sent.load() && !stop.load())
+                std::this_thread::yield();
+            rnd = rnd * 1103515245u + 12345u;
+            const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds((rnd >> 8) % 121);
+            while (std::chrono::steady_clock::now() < until)
+                ;
+            const unsigned burst = 1 + (rnd >> 20) % 4;
+            for (unsigned j = 0; j < burst; ++j) {
+                sent.fetch_add(1);
+                if (send(a, 0, 16, cycle) != 0 || poll(a.scq, 1).size() != 1) {
+                    ADD_FAILURE() << "send failed in cycle " << cycle;
+                    stop = true;
+                    return;
+                }
+            }
+        }
+        all_sent = true;
+    });
+    unsigned sleeps = 0, wakeups = 0, missed = 0;
+    auto take = [&](ibv_wc* wc, int n) {
+        for (int i = 0; i < n; ++i) {
+            EXPECT_EQ(wc[i].status, IBV_WC_SUCCESS);
+            post_recv(b, size_t(wc[i].wr_id) * 64, 64, wc[i].wr_id);
+        }
+        received.fetch_add(unsigned(n));
+    };
+    auto ack_events = [&] {
+        ibv_cq* got;
+        void* ctx;
+        while (ibv_get_cq_event(b.ch, &got, &ctx) == 0)
+            ibv_ack_cq_events(got, 1);
+    };
+    auto finished = [&] { return all_sent.load() && sent.load() == received.load(); };
+    while (!stop.load() && !finished() && std::chrono::steady_clock::now() < deadline) {
+        ibv_wc wc[16];
+        int n = ibv_poll_cq(b.rcq, 16, wc);
+        ASSERT_GE(n, 0);
+        if (n > 0) {
+            take(wc, n);
+            continue;
+        }
+        if (finished())
+            break;
+        ASSERT_EQ(ibv_req_notify_cq(b.rcq, 0), 0);
+        n = ibv_poll_cq(b.rcq, 16, wc);  // a datagram may have come before the arm
+        ASSERT_GE(n, 0);
+        if (n == 0) {
+            epoll_event out;
+            ++sleeps;
+            const int got = ::epoll_wait(ep, &out, 1, 2000);
+            if (got > 0) {
+                ++wakeups;
+            } else if (got == 0 && sent.load() != received.load()) {
+                ++missed;
+                stop = true;
+                pollfd pf{b.ch->fd, POLLIN, 0};
+                ADD_FAILURE() << "missed wakeup after " << received.load() << " of " << sent.load()
+                              << " datagrams, " << sleeps << " sleeps (channel fd "
+                              << (::poll(&pf, 1, 0) == 1 ? "readable" : "not readable") << ")";
+            }
+        }
+        ack_events();
+        take(wc, n);
+    }
+    stop = true;
+    sender.join();
+    ::close(ep);
+    ASSERT_EQ(fcntl(b.ch->fd, F_SETFL, fl), 0);
+    std::printf("%u datagrams received of %u sent, %u sleeps, %u wakeups, %u missed\n", received.load(),
+                sent.load(), sleeps, wakeups, missed);
+    EXPECT_EQ(missed, 0u);
+    EXPECT_TRUE(finished()) << "not done within 20 s";
+    EXPECT_GE(received.load(), kCycles);
+    EXPECT_GT(sleeps, kCycles / 4) << "the receiver hardly slept: the cycle was not exercised";
 }
 
 // A sender backs its whole lane when it claims it: sending the next ~80 pages of records takes

@@ -152,6 +152,11 @@ int tx_burst_mode_get(rte_eth_dev *dev, uint16_t idx, rte_eth_burst_mode *mode);
 int fw_version_get(rte_eth_dev *dev, char *fw_version, size_t fw_size);
 int tx_descriptor_status(void *txq, uint16_t offset);
 
+/* rdmaud_telemetry.cpp: the ports /rdmaud/registry may read. probe attaches a port once it
+ * is complete; dev_close detaches it (waiting for a running telemetry callback) first. */
+void telemetry_attach(uint16_t port_id, const Port *port);
+void telemetry_detach(uint16_t port_id);
+
 /* rdmaud_stats.cpp */
 int stats_get(rte_eth_dev *dev, rte_eth_stats *stats);
 int stats_reset(rte_eth_dev *dev);

@@ -385,6 +385,7 @@ int dev_close(rte_eth_dev *dev)
 	Port *port = port_of(dev);
 	if (port == nullptr)
 		return 0;
+	telemetry_detach(dev->data->port_id); /* no telemetry callback reads it from here on */
 	if (port->started)
 		dev_stop(dev);
 	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
@@ -534,7 +535,10 @@ int probe(rte_vdev_device *vdev)
 	dev->rx_pkt_burst = rte_eth_pkt_burst_dummy;
 	dev->tx_pkt_burst = rte_eth_pkt_burst_dummy;
 	dev->tx_descriptor_status = tx_descriptor_status;
+	dev->rx_queue_count = rx_queue_count;
+	dev->rx_descriptor_status = rx_descriptor_status;
 	rte_eth_dev_probing_finish(dev);
+	telemetry_attach(dev->data->port_id, port);
 
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 	rte_ether_format_addr(mac, sizeof(mac), &port->mac);

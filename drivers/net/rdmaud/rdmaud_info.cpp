@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * net_rdmaud queue and device information: rx/tx queue info, the burst variant
- * chosen at dev_start, the verbs device's firmware version, and the tx
- * descriptor status.
+ * chosen at dev_start, the verbs device's firmware version, the rx queue count
+ * and the rx and tx descriptor status.
  *
- * No rx descriptor status or rx queue count: every slot of an rx ring is always
- * posted, and whether a posted receive has completed is known only by polling
- * its completion, which consumes it (verbs has no way to peek at a CQ).
+ * Whether a posted receive has completed is known only by polling its
+ * completion, which consumes it (verbs has no way to peek at a CQ): the rx
+ * queue count polls the CQ into the queue's stash, which the next bursts
+ * deliver before anything they poll themselves.
  */
 #include <cerrno>
 #include <cstdio>
@@ -91,6 +92,37 @@ int fw_version_get(rte_eth_dev *dev, char *fw_version, size_t fw_size)
 	std::memcpy(fw_version, fw, need - 1);
 	fw_version[need - 1] = '\0';
 	return 0;
+}
+
+/*
+ * Received descriptors not yet delivered: every completion the CQ holds, moved
+ * to the stash (at most the ring). Same lcore as the queue's rx_burst.
+ */
+uint32_t rx_queue_count(void *rxq)
+{
+	RxQueue &q = *static_cast<RxQueue *>(rxq);
+	if (!q.posted)
+		return 0; /* stopped: nothing posted, nothing received */
+	return rx_stash_fill(q);
+}
+
+/*
+ * Status of the rx descriptor offset places after the next one to be received:
+ * DONE when received and not yet delivered (offset below the rx queue count),
+ * AVAIL when its receive is posted, UNAVAIL for slots the device does not hold
+ * (the queue is stopped, or ibv_post_recv refused their repost).
+ */
+int rx_descriptor_status(void *rxq, uint16_t offset)
+{
+	RxQueue &q = *static_cast<RxQueue *>(rxq);
+	if (offset >= q.nb_desc)
+		return -EINVAL;
+	if (!q.posted)
+		return RTE_ETH_RX_DESC_UNAVAIL;
+	const uint32_t done = rx_stash_fill(q);
+	if (offset < done)
+		return RTE_ETH_RX_DESC_DONE;
+	return offset < q.nb_desc - q.unposted ? RTE_ETH_RX_DESC_AVAIL : RTE_ETH_RX_DESC_UNAVAIL;
 }
 
 /*

@@ -35,10 +35,12 @@ uint16_t rx_burst_scatter(void *rxq, rte_mbuf **pkts, uint16_t n)
 	ibv_wc wc[kMaxRxBurst];
 	rte_mbuf *fresh[kMaxRxBurst * kMaxRxSegs];
 
-	const int k = ibv_poll_cq(q.cq, std::min<int>(n, kMaxRxBurst), wc);
+	/* Completions rx_queue_count took from the CQ come first. */
+	const int want = std::min<int>(n, kMaxRxBurst);
+	const int k = likely(q.stash_len == 0) ? ibv_poll_cq(q.cq, want, wc) : rx_stash_take(q, wc, want);
 	if (k <= 0) {
 		if (unlikely(k < 0))
-			q.c.wc_errors++;
+			q.c.cq_errors++; /* the CQ overran: the health check reports it */
 		return 0;
 	}
 	uint32_t need = 0;

@@ -20,7 +20,8 @@ static_assert(RTE_PKTMBUF_HEADROOM >= kGrhLen,
 
 RxQueue *rxq_alloc(uint32_t nb, uint32_t sge_len, int socket, uint32_t nseg, uint32_t seg_len)
 {
-	const size_t bytes = sizeof(RxQueue) + nb * (nseg * sizeof(rte_mbuf *) + sizeof(ibv_recv_wr) + nseg * sizeof(ibv_sge));
+	const size_t bytes = sizeof(RxQueue) +
+			     nb * (nseg * sizeof(rte_mbuf *) + sizeof(ibv_recv_wr) + nseg * sizeof(ibv_sge) + sizeof(ibv_wc));
 	auto *q = static_cast<RxQueue *>(rte_zmalloc_socket("rdmaud_rxq", bytes, RTE_CACHE_LINE_SIZE, socket));
 	if (q == nullptr)
 		return nullptr;
@@ -29,6 +30,8 @@ RxQueue *rxq_alloc(uint32_t nb, uint32_t sge_len, int socket, uint32_t nseg, uin
 	q->mbufs = reinterpret_cast<rte_mbuf **>(q + 1);
 	q->wrs = reinterpret_cast<ibv_recv_wr *>(q->mbufs + nb * nseg);
 	q->sges = reinterpret_cast<ibv_sge *>(q->wrs + nb);
+	q->stash = reinterpret_cast<ibv_wc *>(q->sges + nb * nseg);
+	static_assert(alignof(ibv_sge) >= alignof(ibv_wc), "the stash follows the SGEs");
 	q->sge_len = sge_len;
 	q->nseg = nseg;
 	q->seg_len = seg_len;
@@ -67,6 +70,8 @@ int rxq_fill(RxQueue &q)
 	q.mbufs[0]->port = q.port_id;
 	std::memcpy(&q.rearm, &q.mbufs[0]->rearm_data, sizeof(q.rearm));
 	q.cons = 0;
+	q.stash_head = q.stash_len = 0;
+	q.unposted = 0;
 	q.posted = true;
 	if (int rc = rx_repost(q, q.nb_desc); rc != 0) {
 		rxq_drain(q);
@@ -82,6 +87,7 @@ void rxq_drain(RxQueue &q)
 	ibv_wc wc[kMaxRxBurst];
 	while (ibv_poll_cq(q.cq, kMaxRxBurst, wc) > 0)
 		;
+	q.stash_head = q.stash_len = 0; /* their slots' buffers are freed below */
 	rte_pktmbuf_free_bulk(q.mbufs, q.nb_desc * q.nseg);
 	q.posted = false;
 }

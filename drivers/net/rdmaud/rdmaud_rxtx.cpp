@@ -37,12 +37,18 @@ inline int repost(RxQueue &q, uint32_t count)
 	ibv_recv_wr *bad = nullptr;
 	last->next = nullptr; /* cut the circular list after count WRs */
 	int rc = ibv_post_recv(q.qp, first, &bad);
+	if (unlikely(rc != 0)) {
+		q.c.post_errors++;
+		/* WRs from bad on were not taken (all of them when verbs names none). */
+		uint32_t left = 0;
+		for (const ibv_recv_wr *w = bad != nullptr ? bad : first; w != nullptr && left < count; w = w->next)
+			left++;
+		q.unposted += left;
+	}
 	last->next = saved;
 	q.cons += count;
 	q.c.doorbells++;
 	q.c.wrs += count;
-	if (unlikely(rc != 0))
-		q.c.post_errors++;
 	return rc;
 }
 
@@ -51,6 +57,35 @@ inline int repost(RxQueue &q, uint32_t count)
 int rx_repost(RxQueue &q, uint32_t count)
 {
 	return repost(q, count);
+}
+
+int rx_stash_take(RxQueue &q, ibv_wc *wc, int n)
+{
+	const uint32_t k = std::min<uint32_t>(q.stash_len, static_cast<uint32_t>(std::max(n, 0)));
+	const uint32_t first = std::min(k, q.nb_desc - q.stash_head); /* up to the ring's end */
+	std::memcpy(wc, &q.stash[q.stash_head], first * sizeof(ibv_wc));
+	std::memcpy(wc + first, &q.stash[0], (k - first) * sizeof(ibv_wc));
+	q.stash_head = (q.stash_head + k) & q.mask;
+	q.stash_len -= k;
+	return static_cast<int>(k);
+}
+
+uint32_t rx_stash_fill(RxQueue &q)
+{
+	while (q.stash_len < q.nb_desc) {
+		const uint32_t tail = (q.stash_head + q.stash_len) & q.mask;
+		/* Contiguous room: up to the ring's end, or up to the oldest entry. */
+		const uint32_t room = std::min(q.nb_desc - q.stash_len, q.nb_desc - tail);
+		const int k = ibv_poll_cq(q.cq, static_cast<int>(room), &q.stash[tail]);
+		if (unlikely(k < 0)) {
+			q.c.cq_errors++; /* the CQ overran: the health check reports it */
+			break;
+		}
+		q.stash_len += static_cast<uint32_t>(k);
+		if (static_cast<uint32_t>(k) < room)
+			break;
+	}
+	return q.stash_len;
 }
 
 namespace {
@@ -136,7 +171,9 @@ uint16_t rx_burst_impl(RxQueue &q, rte_mbuf **pkts, uint16_t n)
 	rte_mbuf *buf[kMaxRxBurst];
 	rte_mbuf *spare[kMaxRxBurst];
 
-	int k = ibv_poll_cq(q.cq, std::min<int>(n, kMaxRxBurst), wc);
+	/* Completions rx_queue_count took from the CQ come first: one test per burst. */
+	const int want = std::min<int>(n, kMaxRxBurst);
+	int k = likely(q.stash_len == 0) ? ibv_poll_cq(q.cq, want, wc) : rx_stash_take(q, wc, want);
 	if (k <= 0) {
 		if (unlikely(k < 0))
 			q.c.cq_errors++; /* the CQ overran: the health check reports it */

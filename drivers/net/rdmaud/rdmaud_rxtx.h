@@ -87,7 +87,14 @@ struct alignas(RTE_CACHE_LINE_SIZE) RxQueue {
 	/* Software rx offloads, looked at once per burst (rx_offloads): ptype
 	 * layers to parse (rte_net_get_ptype's mask; 0: none) and RSS hash. */
 	uint32_t ptype_layers;
+	/* Completions rx_queue_count polled from the CQ (verbs cannot peek at one) and no
+	 * burst has delivered yet: the oldest at stash[stash_head]. A burst takes these
+	 * first; one test per burst when there are none. */
+	uint32_t stash_len;
 	bool rss_hash;
+	uint32_t stash_head;
+	ibv_wc *stash;          /* [nb_desc]: a ring never holds more completions than slots */
+	uint32_t unposted;      /* slots a refused ibv_post_recv left unposted, until the queue restarts */
 	LkeyCache lkeys;
 	RxCounters c;
 	RxCounters base;        /* at the last stats reset */
@@ -164,6 +171,15 @@ void txq_drain(TxQueue &q);
 void tx_reap(TxQueue &q);
 /* Post RECVs for count slots starting at q.cons; 0 or the verbs error. */
 int rx_repost(RxQueue &q, uint32_t count);
+/* Up to n of the completions rx_queue_count stashed, oldest first, into wc (every burst
+ * variant calls it instead of polling the CQ while q.stash_len != 0). */
+int rx_stash_take(RxQueue &q, ibv_wc *wc, int n);
+/* Poll the CQ into the stash until it is empty (bounded by the ring): the completions
+ * received and not yet delivered. rx_queue_count and rx_descriptor_status (rdmaud_info.cpp)
+ * are built on it; like a burst, called only by the queue's polling thread. */
+uint32_t rx_stash_fill(RxQueue &q);
+uint32_t rx_queue_count(void *rxq);
+int rx_descriptor_status(void *rxq, uint16_t offset);
 
 } // namespace rdmaud
 

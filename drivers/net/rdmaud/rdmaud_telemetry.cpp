@@ -9,11 +9,17 @@
  * registry ("" without one), namespace, name, static_peers (devargs peers),
  * peers (resolved through the registry), peer_macs (array: "MAC qpn,qpn,...")
  * and every resolver counter by its name (requests, resolved, failures, ...).
- * The callback runs on the telemetry thread of the primary process; it reads the
- * resolved peers under the registry link's lock and the counters atomically.
+ * The callback runs on the telemetry thread of the primary process, concurrently
+ * with the application's control path: it reads only ports probe attached to the
+ * table below, under its lock, which dev_close takes to detach a port before
+ * tearing it down (so a port is never read while or after it is destroyed). It
+ * reads the resolved peers under the registry link's lock and the counters
+ * atomically.
  */
+#include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 
 #include <rte_telemetry.h>
@@ -23,6 +29,18 @@
 namespace rdmaud {
 namespace {
 
+/* This process's open net_rdmaud ports by port id (a secondary process attaches none). */
+struct PortTable {
+	std::mutex lock;
+	std::array<const Port *, RTE_MAX_ETHPORTS> ports{};
+};
+
+PortTable &port_table()
+{
+	static PortTable t; /* constructed before the first probe or telemetry command */
+	return t;
+}
+
 int registry_cmd(const char *cmd, const char *params, rte_tel_data *d)
 {
 	(void)cmd;
@@ -30,13 +48,13 @@ int registry_cmd(const char *cmd, const char *params, rte_tel_data *d)
 		return -EINVAL;
 	char *end = nullptr;
 	const unsigned long id = std::strtoul(params, &end, 10);
-	if (*end != '\0' || id >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port(static_cast<uint16_t>(id)))
+	if (*end != '\0' || id >= RTE_MAX_ETHPORTS)
 		return -EINVAL;
-	rte_eth_dev *dev = &rte_eth_devices[id];
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY || dev->device == nullptr || dev->device->driver == nullptr ||
-	    std::string(dev->device->driver->name) != kDriverName || dev->data->dev_private == nullptr)
-		return -EINVAL; /* not ours, or its state lives in another process */
-	const Port &port = *port_of(dev);
+	PortTable &t = port_table();
+	std::lock_guard<std::mutex> g(t.lock); /* the port is not closed while it is read */
+	if (t.ports[id] == nullptr)
+		return -EINVAL; /* not ours, closed, or its state lives in another process */
+	const Port &port = *t.ports[id];
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 	rte_ether_format_addr(mac, sizeof(mac), &port.mac);
 	rte_tel_data_start_dict(d);
@@ -79,6 +97,21 @@ int registry_cmd(const char *cmd, const char *params, rte_tel_data *d)
 }
 
 } // namespace
+
+void telemetry_attach(uint16_t port_id, const Port *port)
+{
+	PortTable &t = port_table();
+	std::lock_guard<std::mutex> g(t.lock);
+	t.ports[port_id] = port;
+}
+
+void telemetry_detach(uint16_t port_id)
+{
+	PortTable &t = port_table();
+	std::lock_guard<std::mutex> g(t.lock); /* waits for a callback reading the port */
+	t.ports[port_id] = nullptr;
+}
+
 } // namespace rdmaud
 
 RTE_INIT(rdmaud_telemetry_init)
