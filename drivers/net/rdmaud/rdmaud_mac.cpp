@@ -96,6 +96,8 @@ void set_mode(rte_eth_dev *dev, uint8_t MacFilter::*mode, bool on)
 int mac_addr_add(rte_eth_dev *dev, rte_ether_addr *addr, uint32_t index, uint32_t vmdq)
 {
 	Port &port = *port_of(dev);
+	if (index == 0 && mac_key(*addr) == port.filter.uc[0])
+		return 0; /* the default MAC, added again */
 	if (index == 0 || index >= kMaxMacAddrs || vmdq != 0) {
 		RDMAUD_LOG(ERR, "port %u: MAC %s: index %u / pool %u out of range (indexes 1..%u, pool 0)",
 			   dev->data->port_id, mac_str(*addr).c_str(), index, vmdq, kMaxMacAddrs - 1);
