@@ -623,8 +623,8 @@ uint64_t key_of(const char *mac)
 MacFilter test_filter()
 {
 	MacFilter f;
-	f.uc[0] = key_of("02:00:00:00:00:0b");
-	f.uc[3] = key_of("02:00:00:00:00:bb");
+	f.set_unicast(0, key_of("02:00:00:00:00:0b"));
+	f.set_unicast(3, key_of("02:00:00:00:00:bb"));
 	f.mc[0] = key_of("01:00:5e:00:00:01");
 	f.nmc = 1;
 	return f;
@@ -647,6 +647,13 @@ TEST(MacFilter, AcceptsOwnMacsBroadcastAndJoinedGroups)
 	EXPECT_FALSE(f.accepts(key_of("02:00:00:00:00:0c"))) << "allmulticast opens no unicast MAC";
 	/* Unused slots match no MAC, not even 00:00:00:00:00:00. */
 	EXPECT_FALSE(f.accepts(key_of("00:00:00:00:00:00")));
+	EXPECT_EQ(f.nuc, 2u) << "readers compare the used slots only";
+	f.set_unicast(3, kNoMacKey);
+	EXPECT_FALSE(f.accepts(key_of("02:00:00:00:00:bb"))) << "removed";
+	EXPECT_TRUE(f.accepts(key_of("02:00:00:00:00:0b")));
+	EXPECT_EQ(f.nuc, 1u);
+	f.set_unicast(5, key_of("02:00:00:00:00:cc"));
+	EXPECT_TRUE(f.accepts(key_of("02:00:00:00:00:cc"))) << "any index";
 	/* Groups past nmc are not joined, whatever the array holds. */
 	f.allmulti = 0;
 	f.mc[1] = key_of("01:00:5e:00:00:02");

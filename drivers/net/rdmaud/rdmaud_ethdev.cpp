@@ -456,7 +456,7 @@ int open_port(Port &port, const char *name)
 	if (int rc = create_qps(port, 1); rc != 0)
 		return rc;
 	port.mac = port.cfg.mac_set ? port.cfg.mac : derive_mac(port.dev, port.qps[0].qp->qp_num);
-	port.filter.uc[0] = mac_key(port.mac);
+	port.filter.set_unicast(0, mac_key(port.mac));
 
 	port.mrs.init(verbs_mr_ops(port.dev.pd.get()));
 	if (int rc = port.mrs.watch(); rc != 0)

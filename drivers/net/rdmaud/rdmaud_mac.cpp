@@ -112,7 +112,7 @@ int mac_addr_add(rte_eth_dev *dev, rte_ether_addr *addr, uint32_t index, uint32_
 	if (port.filter.uc[index] == key)
 		return 0; /* the replay of rte_eth_dev_start */
 	port.filter.write_begin();
-	port.filter.set(port.filter.uc[index], key);
+	port.filter.set_unicast(index, key);
 	port.filter.write_end();
 	macs_changed(dev, nullptr);
 	RDMAUD_LOG(INFO, "port %u: MAC %s added (index %u)%s", dev->data->port_id, mac_str(*addr).c_str(), index,
@@ -126,7 +126,7 @@ void mac_addr_remove(rte_eth_dev *dev, uint32_t index)
 	if (index == 0 || index >= kMaxMacAddrs || port.filter.uc[index] == kNoMacKey)
 		return;
 	port.filter.write_begin();
-	port.filter.set(port.filter.uc[index], kNoMacKey);
+	port.filter.set_unicast(index, kNoMacKey);
 	port.filter.write_end();
 	macs_changed(dev, nullptr);
 	RDMAUD_LOG(INFO, "port %u: MAC index %u removed", dev->data->port_id, index);
@@ -150,7 +150,7 @@ int mac_addr_set(rte_eth_dev *dev, rte_ether_addr *addr)
 		}
 	const std::string old = mac_str(port.mac);
 	port.filter.write_begin();
-	port.filter.set(port.filter.uc[0], key);
+	port.filter.set_unicast(0, key);
 	port.filter.write_end();
 	const bool published = port.registry && port.started;
 	if (published)

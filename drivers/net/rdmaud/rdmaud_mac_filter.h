@@ -16,6 +16,7 @@
 #ifndef RDMAUD_MAC_FILTER_H
 #define RDMAUD_MAC_FILTER_H
 
+#include <algorithm>
 #include <cstdint>
 
 #include <rte_common.h>
@@ -50,9 +51,11 @@ static inline uint64_t frame_dst_key(const void *frame)
 }
 
 struct alignas(RTE_CACHE_LINE_SIZE) MacFilter {
-	uint64_t uc[kMaxMacAddrs];  /* by ethdev MAC index; kNoMacKey where unused */
+	uint64_t live[kMaxMacAddrs]; /* live[0, nuc): the port's unicast MACs, what readers compare */
 	uint64_t mc[kMaxMcAddrs];   /* mc[0, nmc) */
+	uint64_t uc[kMaxMacAddrs];  /* by ethdev MAC index, kNoMacKey where unused (writer only) */
 	uint32_t seq;               /* odd while the writer changes the fields */
+	uint32_t nuc;
 	uint32_t nmc;
 	uint8_t promisc;            /* every frame passes (the burst is then not filtered at all) */
 	uint8_t allmulti;
@@ -61,9 +64,12 @@ struct alignas(RTE_CACHE_LINE_SIZE) MacFilter {
 	{
 		for (uint64_t &k : uc)
 			k = kNoMacKey;
+		for (uint64_t &k : live)
+			k = kNoMacKey;
 		for (uint64_t &k : mc)
 			k = kNoMacKey;
 		seq = 0;
+		nuc = 0;
 		nmc = 0;
 		promisc = 0;
 		allmulti = 0;
@@ -78,6 +84,18 @@ struct alignas(RTE_CACHE_LINE_SIZE) MacFilter {
 	void write_end() { __atomic_store_n(&seq, seq + 1, __ATOMIC_RELEASE); }
 	template <typename T>
 	void set(T &field, T v) { __atomic_store_n(&field, v, __ATOMIC_RELAXED); }
+	/* MAC index `index` is now `key` (kNoMacKey: removed); readers see the used ones packed. */
+	void set_unicast(uint32_t index, uint64_t key)
+	{
+		uc[index] = key;
+		uint32_t n = 0;
+		for (uint64_t k : uc)
+			if (k != kNoMacKey)
+				set(live[n++], k);
+		for (uint32_t i = n; i < kMaxMacAddrs; i++)
+			set(live[i], kNoMacKey);
+		set(nuc, n);
+	}
 
 	/* ---- readers ---- */
 	uint32_t read_begin() const
@@ -92,15 +110,30 @@ struct alignas(RTE_CACHE_LINE_SIZE) MacFilter {
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		return __atomic_load_n(&seq, __ATOMIC_RELAXED) != s;
 	}
+	/* A snapshot of the unicast MACs (between read_begin and read_retry): their count. */
+	uint32_t unicast(uint64_t *out) const
+	{
+		const uint32_t n = std::min<uint32_t>(__atomic_load_n(&nuc, __ATOMIC_RELAXED), kMaxMacAddrs);
+		for (uint32_t i = 0; i < n; i++)
+			out[i] = __atomic_load_n(&live[i], __ATOMIC_RELAXED);
+		return n;
+	}
 	/* Whether a frame to `key` is delivered (promiscuous mode aside). */
 	bool accepts(uint64_t key) const
 	{
 		if ((key & kMacKeyGroupBit) == 0) {
-			bool hit = false;
-			for (uint32_t i = 0; i < kMaxMacAddrs; i++)
-				hit |= __atomic_load_n(&uc[i], __ATOMIC_RELAXED) == key;
-			return hit;
+			uint64_t macs[kMaxMacAddrs];
+			const uint32_t n = unicast(macs);
+			for (uint32_t i = 0; i < n; i++)
+				if (macs[i] == key)
+					return true;
+			return false;
 		}
+		return accepts_group(key);
+	}
+	/* The same for a group (broadcast/multicast) key. */
+	bool accepts_group(uint64_t key) const
+	{
 		if (key == kBroadcastKey || __atomic_load_n(&allmulti, __ATOMIC_RELAXED))
 			return true;
 		const uint32_t n = __atomic_load_n(&nmc, __ATOMIC_RELAXED);

@@ -21,6 +21,12 @@ namespace {
 
 static_assert(kMaxRxBurst <= 64, "one bit per frame of a burst");
 
+/* Broadcast and multicast: out of line, the unicast loop keeps its registers. */
+__attribute__((noinline)) bool accepts_group(const MacFilter &f, uint64_t key)
+{
+	return f.accepts_group(key);
+}
+
 template <RxBurstFn kBase>
 uint16_t rx_burst_filtered(void *rxq, rte_mbuf **pkts, uint16_t n)
 {
@@ -34,9 +40,24 @@ uint16_t rx_burst_filtered(void *rxq, rte_mbuf **pkts, uint16_t n)
 	uint32_t s;
 	do {
 		s = f.read_begin();
+		/* The port's unicast MACs, the default one (index 0, always set) first: most
+		 * frames are to it. */
+		uint64_t macs[kMaxMacAddrs];
+		const uint32_t nmacs = f.unicast(macs);
 		keep = 0;
-		for (uint16_t i = 0; i < got; i++)
-			keep |= static_cast<uint64_t>(f.accepts(frame_dst_key(rte_pktmbuf_mtod(pkts[i], void *)))) << i;
+		for (uint16_t i = 0; i < got; i++) {
+			const uint64_t key = frame_dst_key(rte_pktmbuf_mtod(pkts[i], void *));
+			bool ok = key == macs[0];
+			if (unlikely(!ok)) {
+				if ((key & kMacKeyGroupBit) == 0) {
+					for (uint32_t j = 1; j < nmacs; j++)
+						ok |= key == macs[j];
+				} else {
+					ok = accepts_group(f, key);
+				}
+			}
+			keep |= static_cast<uint64_t>(ok) << i;
+		}
 	} while (unlikely(f.read_retry(s)));
 	const uint64_t all = got == 64 ? ~uint64_t{0} : (uint64_t{1} << got) - 1;
 	if (likely(keep == all))
