@@ -43,6 +43,7 @@ uint16_t rx_burst_filtered(void *rxq, rte_mbuf **pkts, uint16_t n)
 		/* The port's unicast MACs, the default one (index 0, always set) first: most
 		 * frames are to it. */
 		uint64_t macs[kMaxMacAddrs];
+		macs[0] = kNoMacKey; /* set from probe on; never read unset */
 		const uint32_t nmacs = f.unicast(macs);
 		keep = 0;
 		for (uint16_t i = 0; i < got; i++) {
