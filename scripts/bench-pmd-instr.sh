@@ -17,10 +17,12 @@
 # Results: doc/perf-pmd.md.
 #
 # Usage: scripts/bench-pmd-instr.sh [--bursts N] [--mpps-bursts N] [--repeat R] [--peers "1 100 10000"]
-#            [--pmds "rdmaud ring memif"] [--macs random|seq] [--fast-free] [--tx-inline BYTES] [--huge]
+#            [--pmds "rdmaud ring memif"] [--macs random|seq] [--fast-free] [--mac-filter] [--tx-inline BYTES] [--huge]
 #            [--keep DIR] [--no-callgrind] [--no-mpps] [--pmd PATH [--peers-devarg]]
 #   --pmd PATH       another build of librte_net_rdmaud.so (e.g. an older commit's, to compare);
 #   --peers-devarg   give the peers in the peers= devarg (builds without peers_file=; small N only)
+#   --mac-filter     rdmaud ports not promiscuous, the destinations their MACs (the first the
+#                    default one, the others added): the filtering rx burst (--peers at most 8)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${RDMAUD_BUILD:-$top/build}
@@ -35,6 +37,7 @@ repeat=3
 peers_list="1 100 10000"
 pmds="rdmaud ring memif"
 fast_free=()
+mac_filter=()
 macs=random
 inline_arg=""
 mem=(--no-huge -m 512)
@@ -51,6 +54,7 @@ while [ $# -gt 0 ]; do
     --peers) peers_list=$2; shift 2 ;;
     --pmds) pmds=$2; shift 2 ;;
     --fast-free) fast_free=(--fast-free); shift ;;
+    --mac-filter) mac_filter=(--mac-filter); shift ;;
     --macs) macs=$2; shift 2 ;;
     --tx-inline) inline_arg=",tx_inline=$2"; shift 2 ;;
     --huge) mem=(--huge-unlink -m 512); shift ;;
@@ -101,7 +105,7 @@ cmd() {
              "${eal[@]}"
              "--vdev=net_rdmaud0,dev=softud0,mac=02:00:00:00:00:0a,$p0$inline_arg"
              "--vdev=net_rdmaud1,dev=softud1,mac=02:00:00:00:00:0b,$p1$inline_arg"
-             -- --peers "$n" --dst $DST "${random[@]}") ;;
+             -- --peers "$n" --dst $DST "${random[@]}" "${mac_filter[@]}") ;;
     ring)
         CMD=("${WRAP[@]}" "$bench" "${eal[@]}" --vdev=net_ring0 --vdev=net_ring1 -- --dst $DST) ;;
     memif)

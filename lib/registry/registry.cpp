@@ -279,7 +279,7 @@ Status Registry::decode_for(std::span<const uint8_t> v, const Mac& mac, const st
     return Status::success();
 }
 
-Status Registry::publish(EndpointRecord* r, uint32_t ttl_s) noexcept {
+Status Registry::publish(EndpointRecord* r, uint32_t ttl_s, bool member) noexcept {
     r->ttl_s = ttl_s;
     r->publish_ms = unix_ms();
     std::vector<uint8_t> bytes;
@@ -294,7 +294,7 @@ Status Registry::publish(EndpointRecord* r, uint32_t ttl_s) noexcept {
         Status st = set_on(m, ek, bytes, ttl_s, kFlagsRecord);
         if (st && !nk.empty())
             st = set_on(m, nk, as_bytes(mac.data(), mac.size()), ttl_s, kFlagsName);
-        if (st)
+        if (st && member)
             st = update_members(
                 m, r->mac, [&](std::vector<Member>* s) { return members_join(s, r->mac, now + ttl_s, now); },
                 "join");

@@ -47,8 +47,9 @@ public:
     // Stamps r->ttl_s and r->publish_ms, then writes the record, its name key (if named) and
     // joins the membership set, on every server. Also the keep-alive: call again before the TTL
     // runs out (this rewrites rather than touches, so records lost with a restarted server come
-    // back).
-    Status publish(EndpointRecord* r, uint32_t ttl_s) noexcept;
+    // back). member = false: the record only (an endpoint's additional MAC, which must not add a
+    // second copy of every broadcast to that endpoint).
+    Status publish(EndpointRecord* r, uint32_t ttl_s, bool member = true) noexcept;
     // Removes the record of `mac`, its name key if that still points to `mac`, and its membership.
     Status remove(const Mac& mac) noexcept;
 

@@ -94,13 +94,23 @@ Resolver::~Resolver() {
         thread_.join();
 }
 
+namespace {
+
+void forget(std::vector<Mac>* v, const Mac& mac) {
+    std::erase(*v, mac);
+}
+
+}  // namespace
+
 void Resolver::publish_local(const EndpointRecord& record, uint32_t ttl_s) {
     {
         std::lock_guard lk(mu_);
         local_ = record;
         local_ttl_s_ = std::max(ttl_s, kMinLocalTtl);
         local_dirty_ = true;
-        withdraw_.reset();
+        forget(&withdraw_, record.mac);  // published again: not to be removed
+        for (const Mac& a : aliases_)
+            forget(&withdraw_, a);
     }
     cv_.notify_all();
 }
@@ -108,9 +118,26 @@ void Resolver::publish_local(const EndpointRecord& record, uint32_t ttl_s) {
 void Resolver::withdraw_local() {
     {
         std::lock_guard lk(mu_);
-        if (local_)
-            withdraw_ = local_->mac;
+        if (local_) {
+            withdraw_.push_back(local_->mac);
+            withdraw_.insert(withdraw_.end(), aliases_.begin(), aliases_.end());
+        }
         local_.reset();
+    }
+    cv_.notify_all();
+}
+
+void Resolver::set_local_aliases(std::vector<Mac> macs) {
+    {
+        std::lock_guard lk(mu_);
+        for (const Mac& old : aliases_)
+            if (local_ && std::find(macs.begin(), macs.end(), old) == macs.end())
+                withdraw_.push_back(old);
+        for (const Mac& a : macs)
+            forget(&withdraw_, a);
+        aliases_ = std::move(macs);
+        if (local_)
+            local_dirty_ = true;
     }
     cv_.notify_all();
 }
@@ -154,16 +181,18 @@ void Resolver::run() noexcept {
         counters_[static_cast<size_t>(ResolverCounter::server_failures)].store(registry_->server_failures(),
                                                                                std::memory_order_relaxed);
         lk.lock();
-        if (!stop_ && !local_dirty_ && !withdraw_)
+        if (!stop_ && !local_dirty_ && withdraw_.empty())
             cv_.wait_for(lk, cfg_.tick);
     }
     // Stopping: a published local endpoint leaves the registry (best effort, bounded timeouts).
-    std::optional<Mac> gone = withdraw_;
-    if (local_)
-        gone = local_->mac;
+    std::vector<Mac> gone = std::move(withdraw_);
+    if (local_) {
+        gone.push_back(local_->mac);
+        gone.insert(gone.end(), aliases_.begin(), aliases_.end());
+    }
     lk.unlock();
-    if (gone)
-        registry_->remove(*gone);
+    for (const Mac& mac : gone)
+        registry_->remove(mac);
 }
 
 void Resolver::drain_requests(Clock::time_point now) {
@@ -346,23 +375,29 @@ void Resolver::refresh_members(Clock::time_point now) {
 
 void Resolver::keep_alive(Clock::time_point now) {
     std::optional<EndpointRecord> rec;
-    std::optional<Mac> withdraw;
+    std::vector<Mac> withdraw, aliases;
     uint32_t ttl = 0;
     {
         std::lock_guard lk(mu_);
-        withdraw = withdraw_;
-        withdraw_.reset();
+        withdraw.swap(withdraw_);
         if (local_ && (local_dirty_ || now >= next_publish_)) {
             rec = local_;
+            aliases = aliases_;
             ttl = local_ttl_s_;
             local_dirty_ = false;
         }
     }
-    if (withdraw)
-        registry_->remove(*withdraw);
+    for (const Mac& mac : withdraw)
+        registry_->remove(mac);
     if (!rec)
         return;
     Status st = registry_->publish(&*rec, ttl);
+    for (size_t i = 0; st && i < aliases.size(); i++) {
+        EndpointRecord alias = *rec;
+        alias.mac = aliases[i];
+        alias.name.clear();  // the name key names the endpoint's own MAC
+        st = registry_->publish(&alias, ttl, false);
+    }
     if (st) {
         count(ResolverCounter::publishes);
         publish_backoff_ = milliseconds{0};

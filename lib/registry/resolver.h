@@ -18,6 +18,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "config.h"
 #include "mpsc_queue.h"
@@ -122,6 +123,11 @@ public:
     void publish_local(const EndpointRecord& record, uint32_t ttl_s);
     // Control side: stop the keep-alive and remove the record (done by the thread).
     void withdraw_local();
+    // Control side: the local endpoint's additional MACs. Each is published as a copy of the
+    // local record with that MAC and no name, outside the membership set (a broadcast reaches
+    // the endpoint once, through its own MAC), kept alive and withdrawn with the local record;
+    // a MAC no longer listed leaves the registry. Kept across withdraw_local/publish_local.
+    void set_local_aliases(std::vector<Mac> macs);
 
     uint64_t get(ResolverCounter c) const noexcept {
         return counters_[static_cast<size_t>(c)].load(std::memory_order_relaxed);
@@ -183,7 +189,8 @@ private:
     std::optional<EndpointRecord> local_;   // record to keep alive
     uint32_t local_ttl_s_ = 0;
     bool local_dirty_ = false;              // publish at once (new record)
-    std::optional<Mac> withdraw_;           // MAC to remove
+    std::vector<Mac> aliases_;              // additional MACs of the local record
+    std::vector<Mac> withdraw_;             // MACs to remove
     Status last_publish_;
 
     // Keep-alive schedule, resolver thread only.

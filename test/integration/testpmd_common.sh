@@ -304,12 +304,12 @@ softud_ledger_wait() {
 # (softud1), with faults on B's device; both ports stopped and snapshotted (tp_snapshot). Checks
 #   A's port TX-packets                 = softud0 tx_packets (every posted WR left as a datagram)
 #   softud0 tx_packets + softud1 fault_dup = softud1 rx_packets + Σ drop_* + fault_drop
-#   softud1 rx_packets                  = B's RX-packets + RX-nombuf + cq_lost
+#   softud1 rx_packets                  = B's RX-packets + RX-nombuf + rx_mac_filtered + cq_lost
 # and prints one LEDGER line with every term.
 tp_ledger_check() {
-    local a_tx b_rx b_nombuf sd_tx sd_rx dup fdrop drops lost held
+    local a_tx b_rx b_nombuf b_filt sd_tx sd_rx dup fdrop drops lost held
     a_tx=$(tp_stat "$1" TX-packets)
-    b_rx=$(tp_stat "$2" RX-packets) b_nombuf=$(tp_stat "$2" RX-nombuf)
+    b_rx=$(tp_stat "$2" RX-packets) b_nombuf=$(tp_stat "$2" RX-nombuf) b_filt=$(tp_stat "$2" rx_mac_filtered)
     sd_tx=$(softud_counter softud0 tx_packets)
     sd_rx=$(softud_counter softud1 rx_packets)
     dup=$(softud_counter softud1 fault_dup) fdrop=$(softud_counter softud1 fault_drop)
@@ -318,12 +318,12 @@ tp_ledger_check() {
     echo "LEDGER: A port TX-packets $a_tx | softud0 sent $sd_tx | softud1 fault_dup $dup:" \
          "delivered $sd_rx, drop_* $drops (nonzero drop_/fault_: $("$RDMAUD_BUILD/lib/softud/softud-stat" --dir "$TEST_TMP/stat" softud1 |
             awk '$1 ~ /^(drop_|fault_)/ && $2 > 0 {printf "%s%s %s", sep, $1, $2; sep=", "}')), fault_drop $fdrop," \
-         "cq_lost $lost, held $held | B port RX-packets $b_rx, RX-nombuf $b_nombuf"
+         "cq_lost $lost, held $held | B port RX-packets $b_rx, RX-nombuf $b_nombuf, rx_mac_filtered $b_filt"
     expect_eq "A's port TX-packets = datagrams its device sent" "$sd_tx" "$a_tx"
     expect_eq "sent + duplicated = delivered + dropped by cause (softud1)" \
         "$((sd_rx + drops + fdrop + held))" "$((sd_tx + dup))"
-    expect_eq "delivered = B's port RX-packets + RX-nombuf + completions lost to a failed CQ" \
-        "$((b_rx + b_nombuf + lost))" "$sd_rx"
+    expect_eq "delivered = B's port RX-packets + RX-nombuf + MAC-filtered + completions lost to a failed CQ" \
+        "$((b_rx + b_nombuf + b_filt + lost))" "$sd_rx"
 }
 
 # tp_pid NAME: the pid of instance NAME's dpdk-testpmd (a descendant of the launcher).

@@ -68,6 +68,24 @@ TEST(PeerTable, BroadcastListLeavesOutSelf)
 	PeerTable::destroy(t, nullptr);
 }
 
+TEST(PeerTable, BroadcastListHasOneEntryPerDestination)
+{
+	/* Two MACs of one remote port (its default and an extra one), a second port, and an
+	 * extra MAC of ourselves that a static peer table names: one copy per remote QP. */
+	std::vector<PeerEntry> in = {{mac_key(mac(0, 1)), fake_ah(1), 2, 0},
+				     {mac_key(mac(0, 2)), fake_ah(1), 2, 0},
+				     {mac_key(mac(0, 3)), fake_ah(1), 5, 0},
+				     {mac_key(mac(0, 4)), fake_ah(2), 2, 0}};
+	PeerTable *t = PeerTable::build(in, mac_key(mac(0, 9)), SOCKET_ID_ANY);
+	ASSERT_NE(t, nullptr);
+	EXPECT_EQ(t->count, 4u) << "every MAC stays reachable by unicast";
+	ASSERT_EQ(t->bcast_count, 3u);
+	EXPECT_EQ(t->bcast[0].key, mac_key(mac(0, 1))) << "the first MAC naming a destination";
+	EXPECT_EQ(t->bcast[1].qpn, 5u);
+	EXPECT_EQ(t->bcast[2].ah, fake_ah(2));
+	PeerTable::destroy(t, nullptr);
+}
+
 TEST(PeerTable, EmptyTableMissesEverything)
 {
 	PeerTable *t = PeerTable::build({}, 0, SOCKET_ID_ANY);

@@ -17,6 +17,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "rdmaud_mac_filter.h"
 #include "rdmaud_rxtx.h"
 #include "rdmaud_verbs.h"
 
@@ -606,6 +607,119 @@ TEST_F(RxTest, BurstDeliversAndRepostsWithOneCall)
 		total += k;
 	}
 	EXPECT_EQ(stub.recvs.back().first, 19u);
+}
+
+/* ---- MAC filter (rdmaud_mac_filter.h, rdmaud_rx_filter.cpp) ---- */
+
+uint64_t key_of(const char *mac)
+{
+	rte_ether_addr a;
+	EXPECT_EQ(rte_ether_unformat_addr(mac, &a), 0) << mac;
+	uint64_t k = 0;
+	std::memcpy(&k, a.addr_bytes, RTE_ETHER_ADDR_LEN);
+	return k << 16;
+}
+
+MacFilter test_filter()
+{
+	MacFilter f;
+	f.set_unicast(0, key_of("02:00:00:00:00:0b"));
+	f.set_unicast(3, key_of("02:00:00:00:00:bb"));
+	f.mc[0] = key_of("01:00:5e:00:00:01");
+	f.nmc = 1;
+	return f;
+}
+
+TEST(MacFilter, AcceptsOwnMacsBroadcastAndJoinedGroups)
+{
+	MacFilter f = test_filter();
+	EXPECT_TRUE(f.accepts(key_of("02:00:00:00:00:0b"))) << "the default MAC";
+	EXPECT_TRUE(f.accepts(key_of("02:00:00:00:00:bb"))) << "an extra MAC (index 3)";
+	EXPECT_FALSE(f.accepts(key_of("02:00:00:00:00:0c"))) << "a foreign unicast MAC";
+	EXPECT_TRUE(f.accepts(kBroadcastKey));
+	EXPECT_EQ(kBroadcastKey, key_of("ff:ff:ff:ff:ff:ff"));
+	EXPECT_TRUE(f.accepts(key_of("01:00:5e:00:00:01"))) << "a joined group";
+	EXPECT_FALSE(f.accepts(key_of("01:00:5e:00:00:02"))) << "a group not joined";
+	EXPECT_FALSE(f.accepts(key_of("33:33:00:00:00:01")));
+	f.allmulti = 1;
+	EXPECT_TRUE(f.accepts(key_of("01:00:5e:00:00:02"))) << "allmulticast: every group";
+	EXPECT_TRUE(f.accepts(key_of("33:33:00:00:00:01")));
+	EXPECT_FALSE(f.accepts(key_of("02:00:00:00:00:0c"))) << "allmulticast opens no unicast MAC";
+	/* Unused slots match no MAC, not even 00:00:00:00:00:00. */
+	EXPECT_FALSE(f.accepts(key_of("00:00:00:00:00:00")));
+	EXPECT_EQ(f.nuc, 2u) << "readers compare the used slots only";
+	f.set_unicast(3, kNoMacKey);
+	EXPECT_FALSE(f.accepts(key_of("02:00:00:00:00:bb"))) << "removed";
+	EXPECT_TRUE(f.accepts(key_of("02:00:00:00:00:0b")));
+	EXPECT_EQ(f.nuc, 1u);
+	f.set_unicast(5, key_of("02:00:00:00:00:cc"));
+	EXPECT_TRUE(f.accepts(key_of("02:00:00:00:00:cc"))) << "any index";
+	/* Groups past nmc are not joined, whatever the array holds. */
+	f.allmulti = 0;
+	f.mc[1] = key_of("01:00:5e:00:00:02");
+	EXPECT_FALSE(f.accepts(key_of("01:00:5e:00:00:02")));
+}
+
+TEST(MacFilter, AReaderSeesEveryWrite)
+{
+	MacFilter f = test_filter();
+	const uint32_t s = f.read_begin();
+	EXPECT_FALSE(f.read_retry(s)) << "no write: the burst's decisions stand";
+	f.write_begin();
+	EXPECT_EQ(f.seq & 1, 1u) << "odd while written";
+	f.set(f.allmulti, uint8_t{1});
+	f.write_end();
+	EXPECT_TRUE(f.read_retry(s)) << "a write during the decisions: decide again";
+	EXPECT_FALSE(f.read_retry(f.read_begin()));
+}
+
+TEST_F(RxTest, FilterDropsCountsAndCompactsWhatTheMacFilterRejects)
+{
+	make(1024);
+	MacFilter f = test_filter();
+	q->filter = &f;
+	const char *dst[] = {"02:00:00:00:00:0b", "02:00:00:00:00:0c", "02:00:00:00:00:bb", "ff:ff:ff:ff:ff:ff",
+			     "01:00:5e:00:00:01", "01:00:5e:00:00:02", "02:00:00:00:00:0b", "02:00:00:00:00:0c"};
+	const bool pass[] = {true, false, true, true, true, false, true, false};
+	auto post = [&](uint32_t first) {
+		for (uint32_t i = 0; i < 8; i++) {
+			rte_mbuf *m = q->mbufs[(first + i) % kDesc];
+			rte_ether_addr a;
+			ASSERT_EQ(rte_ether_unformat_addr(dst[i], &a), 0);
+			std::memcpy(static_cast<char *>(m->buf_addr) + RTE_PKTMBUF_HEADROOM, &a, sizeof(a));
+			stub.receive((first + i) % kDesc, 60 + i);
+		}
+	};
+	const RxBurstFn filtered = select_rx_filter(rx_burst);
+	EXPECT_NE(filtered, select_rx_filter(rx_burst_fixed_lkey));
+	EXPECT_NE(filtered, select_rx_filter(rx_burst_scatter));
+	post(0);
+	rte_mbuf *expect[8];
+	uint16_t ne = 0;
+	uint64_t bytes = 0;
+	for (uint32_t i = 0; i < 8; i++)
+		if (pass[i]) {
+			expect[ne++] = q->mbufs[i];
+			bytes += 60 + i;
+		}
+	rte_mbuf *pkts[32];
+	const uint16_t n = filtered(q, pkts, 32);
+	held.insert(held.end(), pkts, pkts + n);
+	ASSERT_EQ(n, 5);
+	for (uint16_t i = 0; i < n; i++)
+		EXPECT_EQ(pkts[i], expect[i]) << "accepted frames in arrival order, frame " << i;
+	EXPECT_EQ(q->c.packets, 5u);
+	EXPECT_EQ(q->c.bytes, bytes);
+	EXPECT_EQ(q->c.mac_filtered, 3u);
+	EXPECT_EQ(rte_mempool_in_use_count(mp), kDesc + 5) << "rejected frames went back to the pool";
+	/* Allmulticast: the group not joined passes too. */
+	f.allmulti = 1;
+	post(8);
+	const uint16_t n2 = filtered(q, pkts, 32);
+	held.insert(held.end(), pkts, pkts + n2);
+	EXPECT_EQ(n2, 6);
+	EXPECT_EQ(q->c.mac_filtered, 5u);
+	EXPECT_EQ(q->c.packets, 11u);
 }
 
 TEST_F(RxTest, MempoolExhaustionCountsNombufAndLosesNoDescriptor)

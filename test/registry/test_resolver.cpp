@@ -339,6 +339,49 @@ TEST_F(ResolverTest, LocalRecordKeptAliveAndWithdrawn) {
     EXPECT_TRUE(m.empty());
 }
 
+TEST_F(ResolverTest, LocalAliasesPublishedOutsideTheMembersAndWithdrawn) {
+    auto reader = client(reg_cfg("r9"));
+    EndpointRecord self = make(30), got;
+    const Mac a1 = make(31).mac, a2 = make(32).mac;
+    auto members = [&] {
+        std::vector<Member> m;
+        EXPECT_TRUE(reader->members(&m));
+        std::vector<Mac> v;
+        for (const Member& x : m)
+            v.push_back(x.mac);
+        return v;
+    };
+    {
+        auto res = resolver({.registry = reg_cfg("r9")});
+        res->set_local_aliases({a1, a2});  // before the first publish: published with it
+        res->publish_local(self, 2);
+        ASSERT_TRUE(eventually([&] { return reader->resolve(a2, &got).ok(); }, 1000ms));
+        EXPECT_EQ(got.qpns, self.qpns) << "the local record's address, under the alias";
+        EXPECT_EQ(got.lid, self.lid);
+        EXPECT_EQ(got.incarnation, self.incarnation);
+        EXPECT_TRUE(got.name.empty()) << "the name key keeps naming the local MAC";
+        ASSERT_TRUE(reader->resolve_name(self.name, &got));
+        EXPECT_EQ(got.mac, self.mac);
+        EXPECT_EQ(members(), std::vector<Mac>{self.mac}) << "aliases are not members";
+        std::this_thread::sleep_for(2500ms);  // past the TTL: kept alive with the local record
+        ASSERT_TRUE(reader->resolve(a1, &got));
+        // a1 dropped: it leaves the registry, a2 stays.
+        res->set_local_aliases({a2});
+        ASSERT_TRUE(eventually([&] { return reader->resolve(a1, &got).code == Errc::not_found; }, 1000ms));
+        ASSERT_TRUE(reader->resolve(a2, &got));
+        // Withdrawn with the local record; published again with it.
+        res->withdraw_local();
+        ASSERT_TRUE(eventually([&] { return reader->resolve(a2, &got).code == Errc::not_found; }, 1000ms));
+        EXPECT_EQ(reader->resolve(self.mac, &got).code, Errc::not_found);
+        res->publish_local(self, 2);
+        ASSERT_TRUE(eventually([&] { return reader->resolve(a2, &got).ok(); }, 1000ms));
+        ASSERT_TRUE(reader->resolve(self.mac, &got));
+    }  // stop: the local record and its aliases are removed
+    EXPECT_EQ(reader->resolve(self.mac, &got).code, Errc::not_found);
+    EXPECT_EQ(reader->resolve(a2, &got).code, Errc::not_found);
+    EXPECT_TRUE(members().empty());
+}
+
 TEST_F(ResolverTest, TracksEveryMemberForBroadcast) {
     auto pub = client(reg_cfg("r8"));
     std::vector<EndpointRecord> peers;

@@ -9,12 +9,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include <ethdev_driver.h>
 #include <rte_log.h>
 
 #include "rdmaud_ah.h"
 #include "rdmaud_devargs.h"
+#include "rdmaud_mac_filter.h"
 #include "rdmaud_mr.h"
 #include "rdmaud_peers.h"
 #include "rdmaud_registry.h"
@@ -67,6 +69,8 @@ struct Port {
 	uint32_t rx_deferred = 0;    /* bit i: rx queue i set up with rx_deferred_start */
 	uint32_t tx_deferred = 0;    /* bit i: tx queue i set up with tx_deferred_start */
 	std::unique_ptr<RegistryLink> registry; /* null without a registry; stopped first at teardown */
+	RxBurstFn rx_base = nullptr; /* the rx burst dev_start chose; filtered or not (rx_select) */
+	MacFilter filter;            /* rx MAC filter (rdmaud_mac_filter.h), read by the rx queues */
 };
 
 static inline Port *port_of(rte_eth_dev *dev)
@@ -93,6 +97,21 @@ static inline uint32_t ring_size(uint32_t desc, uint32_t cap)
 /* rdmaud_ethdev.cpp */
 int create_qps(Port &port, uint16_t n);
 int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info);
+
+/* rdmaud_mac.cpp: MAC addresses, multicast groups, promiscuous and allmulticast modes */
+int mac_addr_add(rte_eth_dev *dev, rte_ether_addr *addr, uint32_t index, uint32_t vmdq);
+void mac_addr_remove(rte_eth_dev *dev, uint32_t index);
+int mac_addr_set(rte_eth_dev *dev, rte_ether_addr *addr);
+int set_mc_addr_list(rte_eth_dev *dev, rte_ether_addr *mc_addr_set, uint32_t nb_mc_addr);
+int promiscuous_enable(rte_eth_dev *dev);
+int promiscuous_disable(rte_eth_dev *dev);
+int allmulticast_enable(rte_eth_dev *dev);
+int allmulticast_disable(rte_eth_dev *dev);
+/* The port's rx burst: port.rx_base, or its filtering variant when not promiscuous;
+ * on a started port also the one ethdev calls (rte_eth_fp_ops). */
+void rx_select(rte_eth_dev *dev);
+/* The port's unicast MACs besides the default one (published in the registry too). */
+std::vector<rte_ether_addr> extra_macs(const Port &port);
 
 /* rdmaud_mp.cpp: a secondary process attaches to the primary's port (stats and info only). */
 int probe_secondary(rte_vdev_device *vdev);

@@ -74,7 +74,7 @@ int dev_infos_get(rte_eth_dev *dev, rte_eth_dev_info *info)
 	Port &port = *port_of(dev);
 	info->max_rx_queues = kMaxQueues;
 	info->max_tx_queues = kMaxQueues;
-	info->max_mac_addrs = 1;
+	info->max_mac_addrs = kMaxMacAddrs;
 	/* The frame is the UD payload: the largest frame is the verbs port MTU. */
 	info->max_rx_pktlen = port.dev.mtu_bytes;
 	info->min_mtu = RTE_ETHER_MIN_MTU;
@@ -324,7 +324,9 @@ int dev_start(rte_eth_dev *dev)
 		fixed_lkey = fixed_lkey && q->lkey != kNoLkey;
 		scatter = scatter || q->nseg > 1;
 	}
-	dev->rx_pkt_burst = scatter ? rx_burst_scatter : select_rx_burst(fixed_lkey);
+	port.rx_base = scatter ? rx_burst_scatter : select_rx_burst(fixed_lkey);
+	/* Not promiscuous: the variant that filters on the destination MAC (rx_select). */
+	dev->rx_pkt_burst = port.filter.promisc ? port.rx_base : select_rx_filter(port.rx_base);
 	dev->tx_pkt_burst = select_tx_burst(multi, inl, fast_free);
 	rte_mb();
 	port.started = true;
@@ -335,9 +337,9 @@ int dev_start(rte_eth_dev *dev)
 		if (int prc = port.registry->publish_local(dev, err); prc != 0)
 			RDMAUD_LOG(ERR, "port %u: not published in the registry: %s", dev->data->port_id, err.c_str());
 	}
-	RDMAUD_LOG(INFO, "port %u started: %u rx / %u tx queues, %s rx burst, %s%s%s tx burst",
+	RDMAUD_LOG(INFO, "port %u started: %u rx / %u tx queues, %s%s rx burst, %s%s%s tx burst",
 		   dev->data->port_id, dev->data->nb_rx_queues, dev->data->nb_tx_queues,
-		   scatter ? "scattered" : "single-mbuf", multi ? "multi-segment" : "single-segment",
+		   scatter ? "scattered" : "single-mbuf", port.filter.promisc ? "" : " MAC-filtering", multi ? "multi-segment" : "single-segment",
 		   inl ? " inline" : "", fast_free ? " fast-free" : "");
 	return 0;
 }
@@ -365,14 +367,6 @@ int mtu_set(rte_eth_dev *dev, uint16_t mtu)
  * error state); dev_start brings them back to RTS. The configuration is kept, so
  * the application may reconfigure the port or simply start it again. */
 int dev_reset(rte_eth_dev *dev)
-{
-	(void)dev;
-	return 0;
-}
-
-/* Every UD message addressed to our QPs is delivered: there is no MAC filter
- * to open or close, so these modes are accepted and change nothing. */
-int accept_mode(rte_eth_dev *dev)
 {
 	(void)dev;
 	return 0;
@@ -410,10 +404,14 @@ constexpr eth_dev_ops kOps = [] {
 	ops.dev_stop = dev_stop;
 	ops.dev_close = dev_close;
 	ops.dev_reset = dev_reset;
-	ops.promiscuous_enable = accept_mode;
-	ops.promiscuous_disable = accept_mode;
-	ops.allmulticast_enable = accept_mode;
-	ops.allmulticast_disable = accept_mode;
+	ops.promiscuous_enable = promiscuous_enable;
+	ops.promiscuous_disable = promiscuous_disable;
+	ops.allmulticast_enable = allmulticast_enable;
+	ops.allmulticast_disable = allmulticast_disable;
+	ops.mac_addr_add = mac_addr_add;
+	ops.mac_addr_remove = mac_addr_remove;
+	ops.mac_addr_set = mac_addr_set;
+	ops.set_mc_addr_list = set_mc_addr_list;
 	ops.link_update = link_update;
 	ops.stats_get = stats_get;
 	ops.stats_reset = stats_reset;
@@ -459,6 +457,7 @@ int open_port(Port &port, const char *name)
 	if (int rc = create_qps(port, 1); rc != 0)
 		return rc;
 	port.mac = port.cfg.mac_set ? port.cfg.mac : derive_mac(port.dev, port.qps[0].qp->qp_num);
+	port.filter.set_unicast(0, mac_key(port.mac));
 
 	port.mrs.init(verbs_mr_ops(port.dev.pd.get()));
 	if (int rc = port.mrs.watch(); rc != 0)
@@ -515,7 +514,7 @@ int probe(rte_vdev_device *vdev)
 	/* ethdev rte_free()s mac_addrs when the port is released. */
 	if (rc == 0) {
 		dev->data->mac_addrs = static_cast<rte_ether_addr *>(
-			rte_zmalloc_socket(name, sizeof(rte_ether_addr), 0, vdev->device.numa_node));
+			rte_zmalloc_socket(name, sizeof(rte_ether_addr) * kMaxMacAddrs, 0, vdev->device.numa_node));
 		if (dev->data->mac_addrs == nullptr)
 			rc = -ENOMEM;
 	}

@@ -57,11 +57,15 @@ int burst_mode(rte_eth_burst_mode *mode, const char *name)
 int rx_burst_mode_get(rte_eth_dev *dev, uint16_t idx, rte_eth_burst_mode *mode)
 {
 	(void)idx;
-	if (dev->rx_pkt_burst == select_rx_burst(true))
-		return burst_mode(mode, "Scalar, one lkey per queue");
-	if (dev->rx_pkt_burst == select_rx_burst(false))
-		return burst_mode(mode, "Scalar, lkey per mbuf");
-	return burst_mode(mode, "None (port stopped)");
+	const Port &port = *port_of(dev);
+	if (dev->rx_pkt_burst == rte_eth_pkt_burst_dummy || port.rx_base == nullptr)
+		return burst_mode(mode, "None (port stopped)");
+	const char *base = port.rx_base == rx_burst_scatter ? "Scalar, scattered"
+			   : port.rx_base == select_rx_burst(true) ? "Scalar, one lkey per queue"
+								  : "Scalar, lkey per mbuf";
+	char name[96];
+	std::snprintf(name, sizeof(name), "%s%s", base, dev->rx_pkt_burst == port.rx_base ? "" : ", MAC filter");
+	return burst_mode(mode, name);
 }
 
 int tx_burst_mode_get(rte_eth_dev *dev, uint16_t idx, rte_eth_burst_mode *mode)

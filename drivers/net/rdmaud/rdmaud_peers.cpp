@@ -2,6 +2,8 @@
 #include "rdmaud_peers.h"
 
 #include <algorithm>
+#include <set>
+#include <utility>
 
 #include <rte_cycles.h>
 #include <rte_malloc.h>
@@ -30,6 +32,9 @@ PeerTable *try_build(const std::vector<PeerEntry> &entries, const std::vector<ui
 	std::copy(qpns.begin(), qpns.end(), t->qpns);
 	for (uint32_t i = 0; i < nslots; i++)
 		t->slots[i].key = kEmptyKey;
+	/* One broadcast copy per destination QP: several MACs of one port (its extra
+	 * MACs, as static peers or resolved) share its address handle and QPN. */
+	std::set<std::pair<const ibv_ah *, uint32_t>> bcast_dests;
 	for (const PeerEntry &e : entries) {
 		uint32_t i = t->slot(e.key);
 		while (t->slots[i].key != kEmptyKey)
@@ -42,7 +47,7 @@ PeerTable *try_build(const std::vector<PeerEntry> &entries, const std::vector<ui
 		t->slots[i] = e;
 		t->count++;
 		t->multi_count += e.nqpn > 1 ? 1 : 0;
-		if (e.key != self_key)
+		if (e.key != self_key && bcast_dests.emplace(e.ah, e.qpn).second)
 			t->bcast[t->bcast_count++] = e;
 	}
 	return t;

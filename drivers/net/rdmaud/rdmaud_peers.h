@@ -115,7 +115,8 @@ struct PeerTable {
 
 	/*
 	 * Build a table (one allocation on NUMA node socket) from entries with
-	 * distinct keys (mac_key of unicast MACs); self_key is left out of the broadcast list.
+	 * distinct keys (mac_key of unicast MACs); self_key is left out of the broadcast list,
+	 * which has one entry per destination (address handle, QPN): the first MAC naming it.
 	 * qpns holds the queues of multi-queue entries (PeerEntry::qpn_off/nqpn).
 	 * nullptr on allocation failure.
 	 */

@@ -89,7 +89,7 @@ int rx_queue_start(rte_eth_dev *dev, uint16_t i)
 		return rc;
 	/* The burst chosen at dev_start reads one lkey per queue when every rx pool was one
 	 * memory region: a queue set up since then with a pool of several cannot join it. */
-	if (dev->rx_pkt_burst == select_rx_burst(true) && q->lkey == kNoLkey) {
+	if (port_of(dev)->rx_base == select_rx_burst(true) && q->lkey == kNoLkey) {
 		RDMAUD_LOG(ERR, "port %u rxq %u: mempool %s spans several memory regions, but the port "
 			   "started with the single-region rx burst: stop and start the port", dev->data->port_id,
 			   i, q->mp->name);

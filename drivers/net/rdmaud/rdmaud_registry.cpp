@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "rdmaud_registry.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <unordered_set>
@@ -99,6 +100,7 @@ int RegistryLink::create(Port &port, std::unique_ptr<RegistryLink> &out, std::st
 	rc.track_members = true; /* broadcast reaches every member of the namespace */
 
 	std::unique_ptr<RegistryLink> link(new RegistryLink(port));
+	link->own_.push_back(mac_key(port.mac));
 	st = reg::Resolver::start(std::move(rc), link.get(), &link->resolver_);
 	if (!st.ok()) {
 		err = st.message;
@@ -157,6 +159,27 @@ void RegistryLink::withdraw_local()
 	resolver_->withdraw_local();
 }
 
+void RegistryLink::macs_changed(const rte_ether_addr *new_default)
+{
+	const std::vector<rte_ether_addr> extra = extra_macs(port_);
+	std::vector<reg::Mac> aliases;
+	{
+		std::lock_guard<std::mutex> g(mu_);
+		if (new_default != nullptr)
+			port_.mac = *new_default;
+		own_.assign(1, mac_key(port_.mac));
+		for (const rte_ether_addr &a : extra) {
+			own_.push_back(mac_key(a));
+			reg::Mac m;
+			std::memcpy(m.data(), a.addr_bytes, RTE_ETHER_ADDR_LEN);
+			aliases.push_back(m);
+			dynamic_.erase(mac_key(a)); /* ourselves now */
+		}
+	}
+	resolver_->set_local_aliases(std::move(aliases));
+	republish();
+}
+
 size_t RegistryLink::peers() const
 {
 	std::lock_guard<std::mutex> g(mu_);
@@ -183,10 +206,10 @@ void RegistryLink::on_resolved(const reg::EndpointRecord &record) noexcept
 	if (record.qpns.empty())
 		return;
 	PeerSpec p = spec_of(record);
-	if (mac_key(p.mac) == mac_key(port_.mac))
-		return; /* ourselves (we are a member of the namespace too) */
 	{
 		std::lock_guard<std::mutex> g(mu_);
+		if (std::find(own_.begin(), own_.end(), mac_key(p.mac)) != own_.end())
+			return; /* ourselves (we are a member of the namespace too) */
 		dynamic_[mac_key(p.mac)] = p;
 	}
 	dirty_ = true;

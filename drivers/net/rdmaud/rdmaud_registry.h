@@ -48,6 +48,12 @@ public:
 	int publish_local(const rte_eth_dev *dev, std::string &err);
 	/* dev_stop: withdraw it. */
 	void withdraw_local();
+	/* The port's MACs changed (rte_eth_dev_mac_addr_add/remove/default_mac_addr_set): its
+	 * extra MACs are published as copies of its record (kept alive and withdrawn with it), a
+	 * record of any of its MACs is never taken as a peer, and the peer table is rebuilt (the
+	 * default MAC is left out of the broadcast list). new_default: the port's new default MAC,
+	 * stored here under the lock the resolver thread's table builds take (null: unchanged). */
+	void macs_changed(const rte_ether_addr *new_default);
 
 	/* Datapath: ask for an unknown MAC (never blocks; a full queue is counted). */
 	inline void request(const rte_ether_addr &mac) noexcept
@@ -79,6 +85,7 @@ private:
 	std::unique_ptr<registry::Resolver> resolver_;
 	mutable std::mutex mu_;                  /* control path only: the resolver thread vs. start/stop */
 	std::map<uint64_t, PeerSpec> dynamic_;   /* resolved peers by MAC key */
+	std::vector<uint64_t> own_;              /* keys of this port's MACs (mu_) */
 	bool dirty_ = false;                     /* dynamic_ changed since the last table (resolver thread) */
 	std::atomic<uint64_t> table_builds_{0};
 	uint64_t failed_publishes_ = 0;

@@ -160,6 +160,7 @@ int rx_queue_setup(rte_eth_dev *dev, uint16_t idx, uint16_t desc, unsigned int s
 	q->port_id = dev->data->port_id;
 	q->queue_id = idx;
 	q->lkeys.init(&port.mrs);
+	q->filter = &port.filter;
 	rxq_set_offloads(dev, *q, conf != nullptr ? conf->offloads : 0);
 	dev->data->rx_queues[idx] = q;
 	if (nseg > 1)

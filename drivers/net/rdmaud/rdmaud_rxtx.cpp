@@ -20,6 +20,7 @@
 #include <rte_vect.h>
 
 #include "rdmaud_flow.h"
+#include "rdmaud_mac_filter.h"
 #include "rdmaud_verbs.h"
 
 namespace rdmaud {
@@ -359,9 +360,7 @@ __attribute__((noinline)) uint32_t rss_qpn(const PeerTable *tab, const PeerEntry
 /* Destination MAC of a frame as a peer-table key (mac_key's encoding). */
 inline uint64_t dst_key(const rte_ether_hdr *eh)
 {
-	uint64_t key;
-	std::memcpy(&key, eh, sizeof(key)); /* dst and the start of src: within the header */
-	return key << 16;
+	return frame_dst_key(eh); /* dst and the start of src: within the header */
 }
 
 /* A burst's state; the general path works on it in memory. Only done[] is

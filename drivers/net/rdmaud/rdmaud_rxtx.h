@@ -18,6 +18,7 @@
 namespace rdmaud {
 
 class RegistryLink;
+struct MacFilter;
 
 /* Segments per transmitted frame (SGEs per send WR): testpmd's --txpkts allows 8. */
 inline constexpr uint32_t kMaxTxSegs = 8;
@@ -42,6 +43,7 @@ struct RxCounters {
 	uint64_t wrs;         /* RECV WRs posted */
 	uint64_t post_errors; /* ibv_post_recv refused */
 	uint64_t cq_errors;   /* ibv_poll_cq failed: the CQ is in error (overrun) */
+	uint64_t mac_filtered; /* frames dropped by the MAC filter (not promiscuous; not in packets) */
 };
 
 /* Transmit counters; written only by the queue's polling thread. */
@@ -95,6 +97,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) RxQueue {
 	uint32_t stash_head;
 	ibv_wc *stash;          /* [nb_desc]: a ring never holds more completions than slots */
 	uint32_t unposted;      /* slots a refused ibv_post_recv left unposted, until the queue restarts */
+	const MacFilter *filter;   /* the port's (read by the filtering bursts only) */
 	LkeyCache lkeys;
 	RxCounters c;
 	RxCounters base;        /* at the last stats reset */
@@ -137,6 +140,9 @@ using RxBurstFn = uint16_t (*)(void *, rte_mbuf **, uint16_t);
 RxBurstFn select_rx_burst(bool fixed_lkey);
 /* Scattered rx (rdmaud_rx_scatter.cpp): a frame spans up to nseg mbufs of its slot. */
 uint16_t rx_burst_scatter(void *rxq, rte_mbuf **pkts, uint16_t n);
+/* MAC filtering (rdmaud_rx_filter.cpp): base, then drop (and count) the frames the
+ * queue's filter does not accept. The variant wrapping base (one of the three above). */
+RxBurstFn select_rx_filter(RxBurstFn base);
 /* A pool's buffer follows its mbuf and private area (rte_mbuf_buf_addr), so the
  * receive address (GRH in the headroom) is this far from the mbuf. Pools with
  * pinned external buffers have no lkey: rxq_fill refuses them. */

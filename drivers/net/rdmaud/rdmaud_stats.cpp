@@ -30,6 +30,7 @@ const XstatDef kXstats[] = {
 	RX_X("rx_wrs_posted", wrs),
 	RX_X("rx_post_errors", post_errors),
 	RX_X("rx_cq_errors", cq_errors),
+	RX_X("rx_mac_filtered", mac_filtered),
 	TX_X("tx_drop_oversize", drop_oversize),
 	TX_X("tx_drop_unknown_mac", drop_unknown_mac),
 	TX_X("tx_drop_no_lkey", drop_no_lkey),

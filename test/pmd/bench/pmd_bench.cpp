@@ -52,6 +52,7 @@ struct Options {
 	uint16_t txd = 1024;
 	bool fast_free = false;
 	bool random_macs = false;   /* destinations spread like real MACs, not consecutive */
+	bool mac_filter = false;    /* promiscuous off, the destinations are the ports' MACs */
 	unsigned pool = 8191;
 };
 
@@ -137,7 +138,7 @@ void usage()
 	std::fprintf(stderr,
 		     "usage: pmd_bench [EAL args] -- [--bursts N] [--warmup N] [--frames N] [--burst N]\n"
 		     "       [--len BYTES] [--peers N] [--dst MAC] [--random-macs] [--rxd N] [--txd N] [--pool N]\n"
-		     "       [--fast-free]\n"
+		     "       [--fast-free] [--mac-filter]\n"
 		     "       pmd_bench macs N BASE_MAC seq|random   (print the destination MACs, one per line)\n");
 }
 
@@ -177,6 +178,8 @@ Options parse(int argc, char **argv)
 			o.pool = static_cast<unsigned>(num(1024, 1u << 22));
 		else if (a == "--fast-free")
 			o.fast_free = true;
+		else if (a == "--mac-filter")
+			o.mac_filter = true;
 		else if (a == "--random-macs")
 			o.random_macs = true;
 		else if (a == "--dst" && i + 1 < argc && rte_ether_unformat_addr(argv[i + 1], &o.dst) == 0)
@@ -216,7 +219,21 @@ void setup_port(uint16_t port, const Options &o, rte_mempool *mp)
 		die("%s: rte_eth_tx_queue_setup", info.driver_name, rc);
 	if (int rc = rte_eth_dev_start(port); rc != 0)
 		die("%s: rte_eth_dev_start", info.driver_name, rc);
-	rte_eth_promiscuous_enable(port);
+	if (!o.mac_filter) {
+		rte_eth_promiscuous_enable(port);
+	} else {
+		/* The receive MAC filter at work: not promiscuous, every destination one of the
+		 * port's MACs: the first its default MAC, the others extra ones (so at most
+		 * max_mac_addrs of them). */
+		rte_eth_promiscuous_disable(port);
+		std::vector<rte_ether_addr> dsts = make_macs(o.peers, o.dst, o.random_macs);
+		if (int rc = rte_eth_dev_default_mac_addr_set(port, &dsts[0]); rc != 0)
+			die("%s: rte_eth_dev_default_mac_addr_set", info.driver_name, rc);
+		for (size_t i = 1; i < dsts.size(); i++)
+			if (int rc = rte_eth_dev_mac_addr_add(port, &dsts[i], 0); rc != 0)
+				die("%s: rte_eth_dev_mac_addr_add (--mac-filter: --peers at most max_mac_addrs)",
+				    info.driver_name, rc);
+	}
 	std::printf("port %u: %s, rxd %u txd %u, tx offloads 0x%" PRIx64 "\n", port, info.driver_name, rxd, txd,
 		    conf.txmode.offloads);
 }
