@@ -106,7 +106,7 @@ reg_n = re.search(r"endpoints=(\d+)", read("registry-1.log") or "")
 
 # ---------------------------------------------------------------- echo
 echo_log = read("echo.log") or ""
-echo_ratio = re.search(r"median[^\n]*?p50[^\n]*?([\d.]+)\s*[x×]", echo_log)
+echo_ratio = re.search(r"^p50 ratio \(uncontended rounds\): median ([\d.]+)x", echo_log, re.M)
 
 # ---------------------------------------------------------------- plots
 os.makedirs(PLOTS, exist_ok=True)
@@ -288,9 +288,24 @@ w("")
 w("## Echo round trip")
 w("")
 w("`scripts/bench-echo.sh`: alternating rounds of perftest `ib_send_lat -c UD` and rdmaud-echo")
-w("(window 1) on the same two softud devices; its tables:")
+w("(window 1) on the same two softud devices; its tables. perftest prints its latency in steps of")
+w("0.01 µs one way, so a p50 ratio near 1.2 is known to about ±1 %.")
 w("")
-L.extend(line for line in echo_log.splitlines() if line.startswith("|") or line.startswith("median") or line.startswith("Median"))
+# The script's tables with their captions and summary lines; a blank line wherever a table
+# starts or ends (Markdown needs it). perftest prints its latency in steps of 0.01 us (one way),
+# so a ratio near 1.2 is known to about +-1 %.
+keep = ("|", "RTT,", "load =", "p50 ratio", "p99 ratio", "Echo Mpps", "Server loop steps", "STAGES")
+prev_table = None
+for line in echo_log.splitlines():
+    if not (line.startswith(keep) or re.match(r"\d+ of the rounds count", line)):
+        continue
+    table = line.startswith("|")
+    if prev_table is not None and (table != prev_table or line.startswith(("Server loop", "Echo Mpps"))):
+        w("")
+    elif prev_table is False and not table:
+        line = "  " + line if line.startswith("load =") else line
+    w(line + ("" if table else "  "))
+    prev_table = table
 if not echo_log:
     w("not run")
 w("")
