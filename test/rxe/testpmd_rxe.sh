@@ -10,6 +10,9 @@
 #            own MAC: dropped, counted. Needs both directions: registry only.
 #   rss      A sends many flows to B's two rx queues (software RSS over B's queues)
 #   bcast    A sends broadcast; with the registry, to every member
+#   oversize A sends frames of the port's max frame (the RoCE path MTU: 1024 on a 1500-byte
+#            netdev), all received, then one byte more: each dropped and counted by A's PMD,
+#            none put on the wire
 # Static peers name the peer's queue 0 QPN, read from B's probe line; the registry resolves
 # both ways. Every frame A's port took is received by B or counted in a named drop counter.
 . "$RDMAUD_TOP/test/integration/lib.sh"
@@ -71,6 +74,13 @@ mac)
     [ "$peering" = registry ] || fail "mac needs both directions: registry only"
     b_mode=mac bursts=4 ;;
 bcast) a_mode=txonly; tp_run A "set eth-peer 0 ff:ff:ff:ff:ff:ff" ;;
+oversize)
+    bursts=4
+    max_a=$(grep -oE 'max frame [0-9]+' "${TP_LOG[A]}" | head -1 | grep -oE '[0-9]+$')
+    [ -n "$max_a" ] || fail "A's probe line names no max frame"
+    active_mtu=$(ibv_devinfo -d "$dev_a" | awk '/active_mtu/ {print $2}')
+    expect_eq "A's max frame (the device's active path MTU)" "$max_a" "$active_mtu"
+    tp_run A "set txpkts $max_a" ;;
 *) fail "unknown scenario $scenario" ;;
 esac
 # The frames sent while resolving (tp_resolve_through_registry) wait in B's queue: B takes
@@ -96,6 +106,14 @@ if [ "$a_mode" = txonly ]; then
 else
     tp_run A "start tx_first $bursts"
     sleep 4
+fi
+if [ "$scenario" = oversize ]; then
+    tp_run A "stop"
+    wire0=$(cat /sys/class/net/v0/statistics/tx_packets)
+    tp_run A "set txpkts $((max_a + 1))"
+    tp_run A "start tx_first $bursts"
+    sleep 2
+    wire1=$(cat /sys/class/net/v0/statistics/tx_packets)
 fi
 tp_run A "stop"
 sleep 2 # B drains what is in flight
@@ -127,6 +145,11 @@ txonly | rss | bcast)
         [ "${q0:-0}" -gt 0 ] && [ "${q1:-0}" -gt 0 ] || fail "software RSS did not spread A's flows over B's two queues"
     fi
     [ "$scenario" != bcast ] || expect_eq "A tx_bcast_frames" "$(tp_stat A tx_bcast_frames)" "$a_tx" ;;
+oversize)
+    expect_eq "B RX-packets (frames of the max size)" "$b_rx" "$frames"
+    expect_eq "A TX-packets (only those)" "$a_tx" "$frames"
+    expect_eq "A tx_drop_oversize (one byte more)" "$(tp_stat A tx_drop_oversize)" "$frames"
+    expect_eq "packets on the wire (v0) while A sent oversized frames" "$((wire1 - wire0))" 0 ;;
 io)
     expect_eq "B RX-packets" "$b_rx" "$frames"
     expect_eq "B TX-packets" "$b_tx" 0
