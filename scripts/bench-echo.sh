@@ -44,7 +44,7 @@ quiet=${BENCH_ECHO_QUIET:-60}
 nice_n=${BENCH_ECHO_NICE:-0}
 SR=$RDMAUD_BUILD/lib/softud/softud-run
 ECHO=$RDMAUD_BUILD/app/rdmaud-echo/rdmaud-echo
-PMD=$RDMAUD_BUILD/drivers/librte_net_rdmaud.so
+PMD=$(rdmaud_plugin "$RDMAUD_BUILD")
 [ -x "$SR" ] && [ -x "$ECHO" ] || die "build first (scripts/setup.sh)"
 command -v ib_send_lat >/dev/null || die "perftest's ib_send_lat is missing (apt-get install perftest)"
 case "$path" in shm) sropt=() ;; udp) sropt=(--udp) ;; *) die "BENCH_ECHO_PATH must be shm or udp, not '$path'" ;; esac

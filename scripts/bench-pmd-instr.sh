@@ -68,7 +68,7 @@ while [ $# -gt 0 ]; do
 done
 
 bench=$build/test/pmd/pmd_bench
-pmd=${pmd:-$build/drivers/librte_net_rdmaud.so}
+pmd=${pmd:-$(cat "$build/drivers/plugin-path" 2>/dev/null || echo "$build/drivers/librte_net_rdmaud.so")}
 run=$build/lib/softud/softud-run
 for f in "$bench" "$pmd" "$run"; do
     [ -e "$f" ] || { echo "bench-pmd-instr.sh: $f not built (ninja -C $build)" >&2; exit 1; }

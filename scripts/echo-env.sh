@@ -30,7 +30,7 @@ RDMAUD_RUN_DIR=${RDMAUD_RUN_DIR:-/run/rdmaud-echo}
 
 ECHO_BIN=${ECHO_BIN:-$RDMAUD_BUILD/app/rdmaud-echo/rdmaud-echo}
 SOFTUD_RUN=${SOFTUD_RUN:-$RDMAUD_BUILD/lib/softud/softud-run}
-RDMAUD_PMD=${RDMAUD_PMD:-$RDMAUD_BUILD/drivers/librte_net_rdmaud.so}
+RDMAUD_PMD=${RDMAUD_PMD:-$(cat "$RDMAUD_BUILD/drivers/plugin-path" 2>/dev/null || echo "$RDMAUD_BUILD/drivers/librte_net_rdmaud.so")}
 
 echo_eal_mem() {
     if [ -n "$RDMAUD_EAL_MEM" ]; then

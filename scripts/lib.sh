@@ -21,3 +21,11 @@ print(s.getsockname()[1])
 s.close()
 PY
 }
+
+# rdmaud_plugin BUILD: the net_rdmaud plugin EAL can load (-d) for build directory BUILD: its
+# drivers/ when no directory above is world-writable, else the private copy the build keeps
+# (drivers/meson.build, scripts/plugin-dir.py).
+rdmaud_plugin() {
+    local f=$1/drivers/plugin-path
+    if [ -f "$f" ]; then cat "$f"; else echo "$1/drivers/librte_net_rdmaud.so"; fi
+}

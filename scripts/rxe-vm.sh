@@ -12,6 +12,8 @@
 #   --timeout S           the whole run, boot included (default 600)
 #   --boot-timeout S      until the VM's init reports it booted (default 180)
 #   --mem MB              the VM's memory (default 3072)
+#   --share DIR           also mount the host directory DIR read-write at the same path in the
+#                         VM, uncached (files a test on the host and CMD in the VM both use)
 #   -e NAME=VALUE         a variable for CMD (RDMAUD_* and RXE_* of the caller pass anyway)
 # Prints CMD's output and exits with CMD's status; 125 when the VM could not run it
 # (no qemu, no kernel package, boot timeout, rxe refused, time out), with the reason.
@@ -20,7 +22,7 @@ set -euo pipefail
 RDMAUD_SCRIPT=rxe-vm
 . "$(dirname "$0")/lib.sh"
 
-layout=one tap_ns='' tap_addr=198.18.1.1/24 timeout=600 boot_timeout=180 mem=3072
+layout=one tap_ns='' share='' tap_addr=198.18.1.1/24 timeout=600 boot_timeout=180 mem=3072
 envs=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -30,6 +32,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout=$2; shift 2 ;;
     --boot-timeout) boot_timeout=$2; shift 2 ;;
     --mem) mem=$2; shift 2 ;;
+    --share) share=$(cd "$2" && pwd) || die "--share $2: no such directory"; shift 2 ;;
     -e) envs+=("$2"); shift 2 ;;
     --) shift; break ;;
     -*) die "unknown option $1 (see the usage at the top of $0)" ;;
@@ -159,6 +162,9 @@ trap 'exit 130' INT TERM
 printf '%q ' "$@" > "$work/cmd"
 echo >> "$work/cmd"
 
+extra=()
+[ -z "$share" ] ||
+    extra=(-virtfs "local,path=$share,mount_tag=share,security_model=none,multidevs=remap")
 nic=(-nic none)
 launcher=()
 if [ "$layout" = tap ]; then
@@ -169,11 +175,11 @@ fi
 ${launcher[@]+"${launcher[@]}"} qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
     -display none -monitor none -serial "file:$work/console.log" -no-reboot \
     -kernel "$kdir/vmlinuz" -initrd "$initrd" \
-    -append "console=ttyS0 quiet panic=-1 rdmaud.top=$RDMAUD_TOP rdmaud.work=$work" \
+    -append "console=ttyS0 quiet panic=-1 rdmaud.top=$RDMAUD_TOP rdmaud.work=$work rdmaud.share=$share" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
     -virtfs "local,path=$RDMAUD_TOP,mount_tag=top,security_model=none,readonly=on,multidevs=remap" \
     -virtfs "local,path=$work,mount_tag=work,security_model=none,multidevs=remap" \
-    "${nic[@]}" > "$work/qemu.log" 2>&1 &
+    ${extra[@]+"${extra[@]}"} "${nic[@]}" > "$work/qemu.log" 2>&1 &
 qpid=$!
 
 start=$SECONDS booted=0 tap_up=0

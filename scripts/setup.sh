@@ -19,6 +19,8 @@ PACKAGES=(
     tshark python3-scapy iproute2 valgrind
     clang libclang-rt-14-dev
     dpkg-dev xz-utils ca-certificates
+    # the rxe lane (scripts/rxe-vm.sh): QEMU, and what its initramfs is made of
+    qemu-system-x86 busybox-static cpio kmod
 )
 
 build=1

@@ -35,6 +35,8 @@ if [ $sanitize -eq 1 ]; then
     ninja -C "$build"
     # Instrumented code runs 2-3x slower: the same tests get proportionally more time.
     extra=(--timeout-multiplier 3)
+    # The rxe suite runs the PMD under QEMU's emulation in a VM (test/rxe/): not instrumented.
+    extra+=(--no-suite rxe)
     log "sanitizer suite in $build ($(meson introspect --buildoptions "$build" |
         /usr/bin/python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="b_sanitize"][0])'))"
 else

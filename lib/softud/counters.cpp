@@ -20,6 +20,7 @@ const char* const kCounterNames[kCounterCount] = {
     "shm_tx_batches",  "shm_rx_batches",  "fault_drop",       "fault_dup",
     "fault_reorder",   "fault_corrupt",   "fault_delay",      "fault_wc_err",
     "fault_cq_overrun", "fault_held_at_close", "fault_send_delay", "cq_lost",
+    "rx_ip_id_recovered",
 };
 
 CounterBlock::CounterBlock() noexcept : local_{}, entries_(local_) {}

@@ -48,6 +48,7 @@ enum class Counter : uint32_t {
     fault_held_at_close,  // delayed/reordered datagrams still held when the device closed
     fault_send_delay,  // injected: send completion held back send_delay_us
     cq_lost,           // completions never polled: queued in, or pushed to, a CQ that overran
+    rx_ip_id_recovered,  // datagrams whose non-zero IP ID (unseen by the socket) the ICRC gave
     count_
 };
 inline constexpr size_t kCounterCount = static_cast<size_t>(Counter::count_);

@@ -75,7 +75,8 @@ wire::Ipv4Pseudo pseudo_of(const Device* d, const Transport* tp, const shm::Inco
     ip.daddr_be = d->cfg.addr_be;
     ip.sport = in.sport;
     ip.dport = tp->port;
-    ip.ip_id = 0;  // what a Linux sender with DF set puts there; the ICRC covers it
+    ip.ip_id = 0;  // what a Linux UDP socket with DF set puts there; the ICRC covers it
+    ip.ip_id_unknown = true;  // a socket does not show it, and rxe and NICs send others
     ip.df = true;
     return ip;
 }
@@ -113,6 +114,8 @@ void deliver(Device* d, Transport* tp, const shm::Incoming& in, BatchCache& cach
             ctr.add(parse_drop(r));
             return;
         }
+        if (p.ip_id != 0)
+            ctr.add(Counter::rx_ip_id_recovered);
     }
     Qp* qp = cache.qp;
     if (p.ud.dest_qpn != cache.qpn) {

@@ -4,7 +4,7 @@ set -euo pipefail
 
 : "${RDMAUD_TOP:?run through meson test (RDMAUD_TOP unset)}"
 : "${RDMAUD_BUILD:?run through meson test (RDMAUD_BUILD unset)}"
-RDMAUD_PMD=${RDMAUD_PMD:-$RDMAUD_BUILD/drivers/librte_net_rdmaud.so}
+RDMAUD_PMD=${RDMAUD_PMD:-$(cat "$RDMAUD_BUILD/drivers/plugin-path" 2>/dev/null || echo "$RDMAUD_BUILD/drivers/librte_net_rdmaud.so")}
 # Sanitizer builds: dpdk-testpmd (not instrumented) loads our instrumented PMD only with ASan's
 # runtime preloaded; empty otherwise. softud-run adds it by itself.
 SAN_ENV="env${RDMAUD_SANITIZE_PRELOAD:+ LD_PRELOAD=$RDMAUD_SANITIZE_PRELOAD}"

@@ -169,7 +169,79 @@ size_t finish_trailer(size_t seg_len, std::span<uint8_t> trailer, uint32_t (*icr
     return pad + kIcrcLen;
 }
 
+// Where the IP ID sits in a RoCEv2/IPv4 ICRC's input: after the LRH stand-in, 4 bytes into
+// the IPv4 header; kIdLen bytes.
+constexpr size_t kIcrcIdOffset = kRoceMaskedLrhLen + 4;
+constexpr size_t kIdLen = 2;
+
+// For one ICRC input length: the 16 ICRC differences each ID bit makes, as an XOR basis
+// indexed by its top bit (val), with the ID bits that make it (mask).
+struct IdBasis {
+    size_t len = 0;
+    uint32_t have = 0;  // bit b: val[b] is set
+    uint32_t val[32];
+    uint16_t mask[32];
+};
+
+void build_id_basis(IdBasis& b, size_t len) noexcept {
+    b.len = len;
+    b.have = 0;
+    // The CRC of ID||rest differs from that of 0||rest by the difference of the two IDs'
+    // CRCs carried over the bytes after the ID (zlib's combine operator); what precedes the
+    // ID cancels.
+    const uLong shift = crc32_combine_gen(static_cast<z_off_t>(len - kIcrcIdOffset - kIdLen));
+    const uint8_t zero[kIdLen] = {};
+    const uLong c0 = crc32(0L, zero, kIdLen);
+    for (unsigned i = 0; i < 16; ++i) {
+        uint8_t id[kIdLen];
+        store_be16(id, static_cast<uint16_t>(1u << i));
+        uint32_t v = static_cast<uint32_t>(crc32_combine_op(crc32(0L, id, kIdLen) ^ c0, 0, shift));
+        uint16_t m = static_cast<uint16_t>(1u << i);
+        for (int bit = 31; bit >= 0 && v != 0; --bit) {
+            if (((v >> bit) & 1) == 0)
+                continue;
+            if ((b.have >> bit) & 1) {
+                v ^= b.val[bit];
+                m ^= b.mask[bit];
+                continue;
+            }
+            b.val[bit] = v;
+            b.mask[bit] = m;
+            b.have |= 1u << bit;
+            break;
+        }
+    }
+}
+
 }  // namespace
+
+size_t roce_v4_icrc_input_len(size_t udp_payload_len) noexcept {
+    return kRoceMaskedLrhLen + kIpv4HdrLen + kUdpHdrLen + udp_payload_len - kIcrcLen;
+}
+
+bool icrc_id_for(uint32_t icrc_with_id, uint32_t received, size_t icrc_len_bytes,
+                 uint16_t& id_delta) noexcept {
+    uint32_t d = icrc_with_id ^ received;
+    id_delta = 0;
+    if (d == 0)
+        return true;
+    if (icrc_len_bytes < kIcrcIdOffset + kIdLen)
+        return false;
+    thread_local IdBasis basis;  // per receiving thread; a drain is mostly one size
+    if (basis.len != icrc_len_bytes)
+        build_id_basis(basis, icrc_len_bytes);
+    uint16_t m = 0;
+    for (int bit = 31; bit >= 0; --bit) {
+        if (((d >> bit) & 1) == 0)
+            continue;
+        if (((basis.have >> bit) & 1) == 0)
+            return false;
+        d ^= basis.val[bit];
+        m ^= basis.mask[bit];
+    }
+    id_delta = m;
+    return true;
+}
 
 uint32_t icrc_roce_v4(const Ipv4Pseudo& ip, std::span<const iovec> segments) noexcept {
     return roce_icrc(ip, segments, 0);

@@ -77,10 +77,20 @@ ParseResult parse_roce_v4(std::span<const uint8_t> udp_payload, const Ipv4Pseudo
     const ParseResult r = parse_transport(udp_payload, udp_payload.size(), out);
     if (r != ParseResult::ok)
         return r;
-    if (check_icrc && icrc_roce_v4(ip, udp_payload.first(udp_payload.size() - kIcrcLen)) !=
-        load_icrc(udp_payload))
-        return ParseResult::bad_icrc;
-    return ParseResult::ok;
+    if (!check_icrc)
+        return ParseResult::ok;
+    const uint32_t want = load_icrc(udp_payload);
+    const uint32_t got = icrc_roce_v4(ip, udp_payload.first(udp_payload.size() - kIcrcLen));
+    out.ip_id = ip.ip_id;
+    if (got == want)
+        return ParseResult::ok;
+    uint16_t delta = 0;
+    if (ip.ip_id_unknown &&
+        icrc_id_for(got, want, roce_v4_icrc_input_len(udp_payload.size()), delta)) {
+        out.ip_id = static_cast<uint16_t>(ip.ip_id ^ delta);
+        return ParseResult::ok;
+    }
+    return ParseResult::bad_icrc;
 }
 
 ParseResult parse_ib(std::span<const uint8_t> udp_payload, ParsedIb& out, bool check_icrc) noexcept {

@@ -99,6 +99,10 @@ struct Ipv4Pseudo {
     uint16_t dport = kRoceV2UdpPort;    // host order
     uint16_t ip_id = 0;                 // host order; 0 for unconnected DF sends on Linux
     bool df = true;                     // IP flags: DF; fragment offset is always 0
+    // Receiver only: the IP ID was not seen (a UDP socket does not show it). The ICRC covers
+    // it, and senders other than Linux UDP sockets (rxe, NICs) set it: the datagram is
+    // accepted when ip_id, or some other 16-bit ID, gives the received ICRC (icrc_id_for).
+    bool ip_id_unknown = false;
 };
 
 // IB-mode LRH fields the sender chooses (LVer 0; LNH and PktLen are derived).
@@ -179,6 +183,19 @@ uint32_t icrc_roce_v4(const Ipv4Pseudo& ip, std::span<const uint8_t> bth_through
 uint32_t icrc_ib(std::span<const iovec> segments) noexcept;
 uint32_t icrc_ib(std::span<const uint8_t> lrh_through_pad) noexcept;
 
+// The IP ID a RoCEv2/IPv4 datagram was sent with, recovered from its ICRC when the receiver
+// cannot see the IP header. `icrc_with_id` is the ICRC computed with ip.ip_id, `received` the
+// datagram's; `icrc_len_bytes` the ICRC's input length (the 8-byte LRH stand-in, IPv4 and UDP
+// headers, BTH through pad). The CRC is affine in its input, so the ID's contribution is a
+// linear map of its 16 bits: solving it costs a few hundred operations, cached per length.
+// Returns false when no ID gives `received` (a corrupted datagram: a random error passes with
+// probability 2^-16, where a known ID leaves 2^-32).
+bool icrc_id_for(uint32_t icrc_with_id, uint32_t received, size_t icrc_len_bytes,
+                 uint16_t& id_delta) noexcept;
+// The ICRC's input length for a RoCEv2/IPv4 datagram whose UDP payload (BTH through ICRC) is
+// `udp_payload_len` bytes.
+size_t roce_v4_icrc_input_len(size_t udp_payload_len) noexcept;
+
 // Writes pad (zeros) and ICRC into `trailer` given `segments` = headers + payload (no pad).
 // Returns the trailer length (pad + 4), 0 if `trailer` is too small.
 size_t finish_roce_v4_trailer(const Ipv4Pseudo& ip, std::span<const iovec> segments,
@@ -213,6 +230,7 @@ struct Parsed {
     uint8_t pad = 0;
     uint32_t payload_offset = 0;
     uint32_t payload_len = 0;
+    uint16_t ip_id = 0;     // RoCEv2: the IP ID its ICRC was computed with (recovered if unknown)
 };
 
 // A parsed IB-mode datagram.
